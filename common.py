@@ -1,0 +1,358 @@
+"""The training protocol shared by every train_<model>.py: the one place its values live.
+
+A script calls `train(__file__)`. That loads configs/<model>.py (which inherits the official MMSeg
+recipe), applies the protocol below and the command line, checks the data and the pretrained
+weights, and runs MMEngine's Runner. Running the same command again continues from the last
+checkpoint in the work dir; `--restart` starts over (the old work dir is kept, renamed).
+"""
+import argparse
+import copy
+import datetime
+import os
+import re
+import sys
+
+import compat  # noqa: F401  (must come before MMEngine loads any checkpoint)
+
+REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# ---- the protocol ----------------------------------------------------------------------------
+DATA_ROOT = 'data/ade/ADEChallengeData2016'
+CROP_SIZE = (512, 512)
+BATCH_SIZE_PER_GPU = 2
+VAL_INTERVAL = 4000
+CHECKPOINT_INTERVAL = 4000
+KEEP_LAST_CHECKPOINTS = 3          # plus the best-mIoU one, which is kept apart
+WORK_DIR = 'work_dirs/{model}_ade20k'
+# iterations: the official recipe's own max_iters (80k or 160k), kept from configs/<model>.py
+
+# ---- --smoke: a few iterations on the generated tiny subset, CPU-friendly --------------------
+SMOKE_DATA_ROOT = 'data/ade_tiny/ADEChallengeData2016'
+SMOKE_CROP_SIZE = (64, 64)
+SMOKE_ITERS = 4
+SMOKE_WORK_DIR = 'work_dirs/{model}_ade20k_smoke'
+
+ADE20K_DOWNLOAD = ('mkdir -p data/ade && '
+                   'wget http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip -P data/ade && '
+                   'unzip -q data/ade/ADEChallengeData2016.zip -d data/ade')
+# file name in pretrain/ -> where to download it (the original description's files first)
+PRETRAINED_URLS = {
+    'resnet50-11ad3fa6.pth': 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+    'swin_base_patch4_window12_384_22k.pth':
+        'https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_base_patch4_window12_384_22k.pth',
+    'jx_vit_base_p16_384-83fb41ba.pth':
+        'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-vitjx/jx_vit_base_p16_384-83fb41ba.pth',
+    'mit_b0_20220624-7e0fe6dd.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b0_20220624-7e0fe6dd.pth',
+    'poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth':
+        'https://download.openmmlab.com/mmpretrain/v1.0/poolformer/poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth',
+    # the official recipes' own weights for the models none of the five files fits
+    'hrnetv2_w18-00eb2006.pth': 'https://download.openmmlab.com/pretrain/third_party/hrnetv2_w18-00eb2006.pth',
+    'mscan_t_20230227-119e8c9f.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segnext/mscan_t_20230227-119e8c9f.pth',
+    'jx_vit_large_p16_384-b3be5167.pth':
+        'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-vitjx/jx_vit_large_p16_384-b3be5167.pth',
+    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth':
+        'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
+    'resnest101_d2-f3b931b2.pth': 'https://download.openmmlab.com/pretrain/third_party/resnest101_d2-f3b931b2.pth',
+    'pcpvt_small_20220308-e638c41c.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/twins/pcpvt_small_20220308-e638c41c.pth',
+}
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one paragraph without a traceback."""
+
+
+def parse_args(model, argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description=f'Train {model} on ADE20K (configs/{model}.py). Run it again to continue '
+                    'from the last checkpoint.')
+    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default {WORK_DIR.format(model=model)})')
+    parser.add_argument('--data-root', help=f'ADEChallengeData2016 directory (default {DATA_ROOT})')
+    parser.add_argument('--iters', type=int, help="total training iterations (default: the official recipe's)")
+    parser.add_argument('--amp', action='store_true', help='mixed-precision training (needs a CUDA GPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
+                        help='override config keys, MMSeg syntax, e.g. optim_wrapper.optimizer.lr=0.02')
+    parser.add_argument('--no-pretrain', action='store_true', help='train from randomly initialised weights')
+    parser.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
+    parser.add_argument('--smoke', action='store_true',
+                        help=f'a few iterations on the tiny generated subset ({SMOKE_DATA_ROOT}), '
+                             'small crop, no pretrained weights, then one validation')
+    parser.add_argument('--restart', action='store_true',
+                        help='start over instead of continuing; the old work dir is kept, renamed')
+    parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
+    return parser.parse_args(argv)
+
+
+# ---- building the config ---------------------------------------------------------------------
+def _walk_dicts(node):
+    """Every dict inside a config node (dicts and lists, recursively), the node itself included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk_dicts(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _walk_dicts(value)
+
+
+def _datasets(cfg):
+    """The innermost dataset dicts of the train/val/test loaders (through RepeatDataset & co)."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        while 'dataset' in dataset:
+            dataset = dataset.dataset
+        yield dataset
+
+
+def _first_data_root(cfg):
+    return next(_datasets(cfg)).data_root
+
+
+def _pipelines(cfg):
+    for dataset in _datasets(cfg):
+        yield dataset.pipeline
+
+
+def _set_crop_size(cfg, crop_size):
+    crop_size = tuple(crop_size)
+    cfg.crop_size = crop_size  # a dead copy after loading, kept truthful for --print-config
+    for step in _walk_dicts(cfg.train_dataloader.dataset):
+        if step.get('type') == 'RandomCrop':
+            step.crop_size = crop_size
+    cfg.model.data_preprocessor.size = crop_size
+    if cfg.model.get('test_cfg', {}).get('mode') == 'slide':
+        cfg.model.test_cfg.crop_size = crop_size
+
+
+def _scale_image_sizes(cfg, factor):
+    """Shrinks every resize in the pipelines (and the sliding-window stride) by `factor`."""
+    def scaled(value):
+        if isinstance(value, (list, tuple)):
+            return type(value)(scaled(v) for v in value)
+        return max(1, int(round(value * factor))) if isinstance(value, (int, float)) else value
+
+    for pipeline in _pipelines(cfg):
+        for step in _walk_dicts(pipeline):
+            for key in ('scale', 'scales', 'max_size', 'img_scale'):
+                if key in step and step[key] is not None:
+                    step[key] = scaled(step[key])
+    if cfg.model.get('test_cfg', {}).get('mode') == 'slide':
+        cfg.model.test_cfg.stride = scaled(cfg.model.test_cfg.stride)
+
+
+def _set_max_iters(cfg, iters):
+    """Sets the schedule length and stretches the LR schedule with it (begin/end/milestones)."""
+    old = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = iters
+    for scheduler in cfg.get('param_scheduler') or []:
+        begin = int(round(scheduler.get('begin', 0) * iters / old))
+        scheduler.begin = min(begin, iters - 1)
+        if 'end' in scheduler:
+            scheduler.end = max(int(round(scheduler.end * iters / old)), scheduler.begin + 1)
+        if 'milestones' in scheduler:
+            scheduler.milestones = [max(1, int(round(m * iters / old))) for m in scheduler.milestones]
+
+
+def _pretrained_refs(model_cfg):
+    """(dict holding the reference, key) for every pretrained checkpoint the model config names."""
+    refs = [(model_cfg, 'pretrained')] if model_cfg.get('pretrained') else []
+    for node in _walk_dicts(model_cfg):
+        if isinstance(node.get('init_cfg'), dict) and node.init_cfg.get('type') == 'Pretrained':
+            refs.append((node.init_cfg, 'checkpoint'))
+    return refs
+
+
+def _drop_pretrained(model_cfg):
+    model_cfg.pretrained = None
+    for node in _walk_dicts(model_cfg):
+        if isinstance(node.get('init_cfg'), dict) and node.init_cfg.get('type') == 'Pretrained':
+            node.init_cfg = None
+
+
+def _use_cpu_safe_optim_wrapper(cfg):
+    """MMEngine's AmpOptimWrapper asserts a GPU; without one, train in fp32 with the same optimizer."""
+    import torch
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            cfg.optim_wrapper.pop(key, None)
+
+
+def build_config(model, args):
+    """configs/<model>.py + the protocol + the command line, as an MMEngine Config."""
+    from mmengine.config import Config
+    config_file = os.path.join(REPO_ROOT, 'configs', f'{model}.py')
+    if not os.path.isfile(config_file):
+        raise UserError(f'{config_file} is missing: every train_<model>.py needs configs/<model>.py.')
+    cfg = Config.fromfile(config_file)
+
+    for dataset in _datasets(cfg):
+        dataset.data_root = DATA_ROOT
+    _set_crop_size(cfg, CROP_SIZE)
+    cfg.train_dataloader.batch_size = BATCH_SIZE_PER_GPU
+    cfg.train_cfg.val_interval = VAL_INTERVAL
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=CHECKPOINT_INTERVAL,
+        max_keep_ckpts=KEEP_LAST_CHECKPOINTS, save_best='mIoU', rule='greater')
+    cfg.work_dir = WORK_DIR.format(model=model)
+    cfg.vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+    cfg.visualizer.vis_backends = copy.deepcopy(cfg.vis_backends)
+    cfg.launcher = 'none'
+
+    if args.smoke:
+        for dataset in _datasets(cfg):
+            dataset.data_root = SMOKE_DATA_ROOT
+        _scale_image_sizes(cfg, SMOKE_CROP_SIZE[0] / CROP_SIZE[0])
+        _set_crop_size(cfg, SMOKE_CROP_SIZE)
+        _set_max_iters(cfg, args.iters or SMOKE_ITERS)
+        cfg.work_dir = SMOKE_WORK_DIR.format(model=model)
+        cfg.default_hooks.logger.interval = 1
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[loader].num_workers = 0
+            cfg[loader].persistent_workers = False
+        args.no_pretrain = True
+    if args.iters:
+        _set_max_iters(cfg, args.iters)
+    # at least one validation and one checkpoint, also in runs shorter than the interval
+    cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, cfg.train_cfg.max_iters)
+    cfg.default_hooks.checkpoint.interval = min(cfg.default_hooks.checkpoint.interval, cfg.train_cfg.max_iters)
+
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.no_pretrain:
+        _drop_pretrained(cfg.model)
+    if args.data_root:
+        for dataset in _datasets(cfg):
+            dataset.data_root = args.data_root
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+# ---- checks before a long run ----------------------------------------------------------------
+def check_data_root(data_root, model):
+    missing = [sub for sub in ('images/training', 'annotations/training', 'images/validation',
+                               'annotations/validation') if not os.path.isdir(os.path.join(data_root, sub))]
+    if missing:
+        where = (f'{data_root} does not exist' if not os.path.isdir(data_root)
+                 else f'{data_root} lacks {", ".join(missing)}')
+        raise UserError(
+            f'ADE20K not found: {data_root} does not exist or is incomplete ({where}). '
+            f'Download and unpack it with: {ADE20K_DOWNLOAD}  (or point --data-root at your '
+            f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{model}.py --smoke)')
+
+
+def check_pretrained(cfg, model):
+    for holder, key in _pretrained_refs(cfg.model):
+        path = holder[key]
+        if '://' in path:
+            raise UserError(
+                f'configs/{model}.py loads pretrained weights from {path}, which cannot be fetched offline. '
+                f'Download the file into pretrain/ and point the config at it, or use --no-pretrain.')
+        if not os.path.isfile(path):
+            name = os.path.basename(path)
+            url = PRETRAINED_URLS.get(name)
+            how = f'wget {url} -P pretrain/' if url else f'put the file at {path}'
+            raise UserError(
+                f'Pretrained weights not found: {path} (named in configs/{model}.py). '
+                f'Download them with: {how}  (or train from scratch with: python train_{model}.py --no-pretrain)')
+
+
+# ---- resuming --------------------------------------------------------------------------------
+def _iter_of(checkpoint_path):
+    match = re.search(r'iter_(\d+)\.pth$', checkpoint_path)
+    return int(match.group(1)) if match else None
+
+
+def last_checkpoint(work_dir):
+    """The checkpoint MMEngine recorded as its last in `work_dir`, if the file is still there."""
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    if not os.path.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        path = f.read().strip()
+    if not os.path.isfile(path):  # the work dir was moved: look beside the pointer
+        path = os.path.join(work_dir, os.path.basename(path))
+    return path if os.path.isfile(path) else None
+
+
+def set_up_resume(cfg, restart):
+    """Continue from the last checkpoint in the work dir, or (restart) move the old run aside."""
+    checkpoint = last_checkpoint(cfg.work_dir)
+    if checkpoint and restart:
+        stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
+        kept = f'{cfg.work_dir.rstrip("/")}_{stamp}'
+        os.rename(cfg.work_dir, kept)
+        print(f'--restart: the previous run is kept in {kept}', file=sys.stderr)
+        checkpoint = None
+    cfg.load_from = checkpoint
+    cfg.resume = checkpoint is not None
+    if checkpoint:
+        print(f'continuing from {checkpoint} (use --restart to start over)', file=sys.stderr)
+    return checkpoint
+
+
+# ---- running ---------------------------------------------------------------------------------
+def _final_report(cfg, metrics):
+    best = sorted(f for f in os.listdir(cfg.work_dir) if f.startswith('best_mIoU'))
+    latest = last_checkpoint(cfg.work_dir)
+    print(f'mIoU: {metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; '
+          f'checkpoint: {latest}' + (f'; best: {os.path.join(cfg.work_dir, best[-1])}' if best else ''))
+
+
+def run(model, args):
+    cfg = build_config(model, args)
+    if args.print_config:
+        print(cfg.pretty_text)
+        return 0
+
+    if args.smoke and not os.path.exists(_first_data_root(cfg)):
+        from tools.make_tiny_ade import make_tiny_ade
+        os.makedirs(os.path.dirname(os.path.abspath(_first_data_root(cfg))), exist_ok=True)
+        print(f'generated the tiny ADE subset in {make_tiny_ade(_first_data_root(cfg))}', file=sys.stderr)
+    check_data_root(_first_data_root(cfg), model)
+    check_pretrained(cfg, model)
+    _use_cpu_safe_optim_wrapper(cfg)
+    if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
+        raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
+                        'Run without --amp.')
+    checkpoint = set_up_resume(cfg, args.restart)
+    done = _iter_of(checkpoint) if checkpoint else None
+    if done is not None and done >= cfg.train_cfg.max_iters:
+        print(f'{cfg.work_dir} is already trained to {done} iterations (max {cfg.train_cfg.max_iters}). '
+              f'Use --iters to train longer or --restart to start over.', file=sys.stderr)
+        return 0
+
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    class LastMetrics(Hook):
+        metrics = None
+
+        def after_val_epoch(self, runner, metrics=None):
+            LastMetrics.metrics = metrics
+
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(LastMetrics(), priority='LOWEST')
+    runner.train()
+    if LastMetrics.metrics:
+        _final_report(cfg, LastMetrics.metrics)
+    return 0
+
+
+def train(script_path, argv=None):
+    """Entry point of every train_<model>.py: the model name is the script's suffix."""
+    model = re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
+    args = parse_args(model, argv)
+    try:
+        sys.exit(run(model, args))
+    except UserError as error:
+        if args.debug or os.environ.get('ADE_SEG_DEBUG'):
+            raise
+        print(f'error: {error}', file=sys.stderr)
+        sys.exit(2)

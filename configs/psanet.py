@@ -1,0 +1,7 @@
+# PSANet R-50-D8 (MMCV's compiled PSAMask), 80k, ADE20K 512x512: the official MMSeg recipe with torchvision ResNet-50 weights from pretrain/
+# on MMSeg's type='ResNet' (7x7 stem, as in its r50b recipes) instead of ResNetV1c + open-mmlab
+# weights, which the collection does not ship (see configs/fcn.py).
+_base_ = 'mmseg::psanet/psanet_r50-d8_4xb4-80k_ade20k-512x512.py'
+model = dict(
+    pretrained=None,
+    backbone=dict(type='ResNet', init_cfg=dict(type='Pretrained', checkpoint='pretrain/resnet50-11ad3fa6.pth')))

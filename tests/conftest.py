@@ -1,0 +1,45 @@
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = sorted(os.path.basename(p)[len('train_'):-len('.py')] for p in glob.glob(os.path.join(REPO, 'train_*.py')))
+sys.path.insert(0, REPO)
+
+
+def run_script(model, *args, timeout=900, env=None):
+    """Runs train_<model>.py from the repo root, as a user would; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, f'train_{model}.py', *map(str, args)], cwd=REPO, text=True,
+                          capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def scalars(work_dir):
+    """Every record MMEngine logged to <work_dir>/<timestamp>/vis_data/scalars.json, oldest run first."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    return records
+
+
+def final_miou(stdout):
+    """The mIoU of the line common.py prints when training ends."""
+    lines = [line for line in stdout.splitlines() if line.startswith('mIoU: ')]
+    assert lines, f'no mIoU line in the output:\n{stdout[-3000:]}'
+    return float(lines[-1].split()[1].rstrip(';'))
+
+
+@pytest.fixture(scope='session')
+def tiny_ade():
+    """The generated tiny subset at the path --smoke uses by default."""
+    from common import SMOKE_DATA_ROOT
+    from tools.make_tiny_ade import make_tiny_ade
+    path = os.path.join(REPO, SMOKE_DATA_ROOT)
+    if not os.path.isdir(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make_tiny_ade(path)
+    return path

@@ -1,0 +1,54 @@
+"""Running the same command again continues where the last run stopped (torch >= 2.6 included)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import REPO, final_miou, run_script, scalars
+
+
+def _trained_steps(work_dir):
+    return [r['step'] for r in scalars(work_dir) if 'loss' in r]
+
+
+def test_longer_rerun_resumes(tiny_ade, tmp_path):
+    work_dir = tmp_path / 'fcn'
+    first = run_script('fcn', '--smoke', '--iters', 2, '--work-dir', work_dir)
+    assert first.returncode == 0, first.stderr[-5000:]
+    second = run_script('fcn', '--smoke', '--iters', 4, '--work-dir', work_dir)
+    assert second.returncode == 0, second.stderr[-5000:]
+    assert f'continuing from {work_dir}/iter_2.pth' in second.stderr
+    assert 'Weights only load failed' not in second.stderr
+    assert _trained_steps(work_dir) == [1, 2, 3, 4]  # the second run trained 3 and 4 only
+    final_miou(second.stdout)
+
+    again = run_script('fcn', '--smoke', '--iters', 4, '--work-dir', work_dir)
+    assert again.returncode == 0 and 'already trained to 4 iterations' in again.stderr
+    restart = run_script('fcn', '--smoke', '--iters', 1, '--work-dir', work_dir, '--restart')
+    assert restart.returncode == 0, restart.stderr[-5000:]
+    kept = [d for d in os.listdir(tmp_path) if d.startswith('fcn_')]
+    assert len(kept) == 1 and os.path.isfile(tmp_path / kept[0] / 'iter_4.pth')  # nothing lost
+    assert _trained_steps(work_dir) == [1]
+
+
+def test_killed_run_continues(tiny_ade, tmp_path):
+    work_dir = tmp_path / 'fcn'
+    command = [sys.executable, 'train_fcn.py', '--smoke', '--iters', '8', '--work-dir', str(work_dir),
+               '--cfg-options', 'default_hooks.checkpoint.interval=2']
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not os.path.isfile(work_dir / 'iter_4.pth') and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert os.path.isfile(work_dir / 'iter_4.pth') and not os.path.isfile(work_dir / 'iter_8.pth')
+
+    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    assert 'continuing from' in rerun.stderr
+    resumed_from = int(rerun.stderr.split('continuing from ')[1].split('iter_')[1].split('.pth')[0])
+    assert resumed_from >= 4
+    steps = _trained_steps(work_dir)
+    assert steps[-(8 - resumed_from):] == list(range(resumed_from + 1, 9))
+    assert os.path.isfile(work_dir / 'iter_8.pth')

@@ -1,0 +1,18 @@
+"""`--smoke` trains every model a few iterations on the tiny subset (CPU), validates and checkpoints."""
+import math
+import os
+
+import pytest
+
+from conftest import MODELS, final_miou, run_script, scalars
+
+
+@pytest.mark.parametrize('model', MODELS)
+def test_smoke(model, tiny_ade, tmp_path):
+    work_dir = tmp_path / model
+    result = run_script(model, '--smoke', '--work-dir', work_dir)
+    assert result.returncode == 0, result.stderr[-5000:]
+    losses = [r['loss'] for r in scalars(work_dir) if 'loss' in r]
+    assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
+    assert os.path.isfile(work_dir / 'iter_4.pth')
+    assert 0 <= final_miou(result.stdout) <= 100
