@@ -13,6 +13,7 @@ import re
 import sys
 
 import compat  # noqa: F401  (must come before MMEngine loads any checkpoint)
+import pretrained
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -76,10 +77,14 @@ def parse_args(model, argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
                         help='override config keys, MMSeg syntax, e.g. optim_wrapper.optimizer.lr=0.02')
     parser.add_argument('--no-pretrain', action='store_true', help='train from randomly initialised weights')
+    parser.add_argument('--pretrain', metavar='PATH',
+                        help='another weight file of the same format as the one configs/<model>.py names')
+    parser.add_argument('--check-pretrain', action='store_true',
+                        help='build the model, load its pretrained weights, report how many tensors loaded, exit')
     parser.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     parser.add_argument('--smoke', action='store_true',
                         help=f'a few iterations on the tiny generated subset ({SMOKE_DATA_ROOT}), '
-                             'small crop, no pretrained weights, then one validation')
+                             'small crop, no pretrained weights (unless --pretrain), then one validation')
     parser.add_argument('--restart', action='store_true',
                         help='start over instead of continuing; the old work dir is kept, renamed')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
@@ -156,20 +161,20 @@ def _set_max_iters(cfg, iters):
             scheduler.milestones = [max(1, int(round(m * iters / old))) for m in scheduler.milestones]
 
 
-def _pretrained_refs(model_cfg):
-    """(dict holding the reference, key) for every pretrained checkpoint the model config names."""
-    refs = [(model_cfg, 'pretrained')] if model_cfg.get('pretrained') else []
-    for node in _walk_dicts(model_cfg):
-        if isinstance(node.get('init_cfg'), dict) and node.init_cfg.get('type') == 'Pretrained':
-            refs.append((node.init_cfg, 'checkpoint'))
-    return refs
+def _pretrained_ref(model_cfg):
+    """(dict, key) holding the backbone's pretrained file: model.pretrained or backbone.init_cfg."""
+    if model_cfg.get('pretrained'):
+        return model_cfg, 'pretrained'
+    init_cfg = model_cfg.backbone.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        return init_cfg, 'checkpoint'
+    return None
 
 
 def _drop_pretrained(model_cfg):
     model_cfg.pretrained = None
-    for node in _walk_dicts(model_cfg):
-        if isinstance(node.get('init_cfg'), dict) and node.init_cfg.get('type') == 'Pretrained':
-            node.init_cfg = None
+    if _pretrained_ref(model_cfg):
+        model_cfg.backbone.init_cfg = None
 
 
 def _use_cpu_safe_optim_wrapper(cfg):
@@ -213,7 +218,7 @@ def build_config(model, args):
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             cfg[loader].num_workers = 0
             cfg[loader].persistent_workers = False
-        args.no_pretrain = True
+        args.no_pretrain = args.no_pretrain or not args.pretrain  # an explicit --pretrain still loads
     if args.iters:
         _set_max_iters(cfg, args.iters)
     # at least one validation and one checkpoint, also in runs shorter than the interval
@@ -247,20 +252,53 @@ def check_data_root(data_root, model):
             f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{model}.py --smoke)')
 
 
-def check_pretrained(cfg, model):
-    for holder, key in _pretrained_refs(cfg.model):
-        path = holder[key]
-        if '://' in path:
-            raise UserError(
-                f'configs/{model}.py loads pretrained weights from {path}, which cannot be fetched offline. '
-                f'Download the file into pretrain/ and point the config at it, or use --no-pretrain.')
-        if not os.path.isfile(path):
-            name = os.path.basename(path)
-            url = PRETRAINED_URLS.get(name)
-            how = f'wget {url} -P pretrain/' if url else f'put the file at {path}'
-            raise UserError(
-                f'Pretrained weights not found: {path} (named in configs/{model}.py). '
-                f'Download them with: {how}  (or train from scratch with: python train_{model}.py --no-pretrain)')
+def prepare_pretrained(cfg, model, path=None):
+    """Verifies (and converts, once) the backbone's weight file; points the config at the file to load.
+
+    Returns what check_pretrained_loaded needs, or None when the model has no pretrained weights.
+    """
+    ref = _pretrained_ref(cfg.model)
+    if ref is None:
+        if path:
+            raise UserError(f'--pretrain was given, but configs/{model}.py loads no pretrained backbone.')
+        return None
+    holder, key = ref
+    named = holder[key]
+    if '://' in named:
+        raise UserError(
+            f'configs/{model}.py loads pretrained weights from {named}, which cannot be fetched offline. '
+            f'Download the file into pretrain/ and point the config at it, or use --no-pretrain.')
+    url = PRETRAINED_URLS.get(os.path.basename(named))
+    if path:
+        how_to_get = f'Check the file given to --pretrain, or leave --pretrain out to use {named}.'
+    else:
+        how_to_get = (f'Download it with: wget {url} -P {os.path.dirname(named) or "."}/' if url else
+                      f'Put the file at {named}.') + f'  (or train from scratch with: python train_{model}.py --no-pretrain)'
+    path = path or named
+    try:
+        holder[key], state, not_in_file, unused_ok = pretrained.prepare(path, named, how_to_get)
+    except pretrained.PretrainedError as error:
+        raise UserError(str(error)) from error
+    prefix = holder.get('prefix', '') if key == 'checkpoint' else ''
+    return dict(path=path, loaded_from=holder[key], state=state, not_in_file=not_in_file, unused_ok=unused_ok,
+                prefix=prefix)
+
+
+def check_pretrained_loaded(backbone, source):
+    """Logs `pretrained: loaded N/M backbone tensors from FILE`; anything not loaded, or left over, is an error."""
+    loaded, expected, missing, unused = pretrained.count_loaded(
+        backbone, source['state'], source['not_in_file'], source['unused_ok'], source['prefix'])
+    via = f' (converted: {source["loaded_from"]})' if source['loaded_from'] != source['path'] else ''
+    line = f'pretrained: loaded {loaded}/{expected} backbone tensors from {source["path"]}{via}'
+    if missing or unused:
+        def some(keys):
+            return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
+        problems = ([f'not loaded: {some(missing)}'] if missing else []) + (
+            [f'{len(unused)} tensors of the file unused: {some(unused)}'] if unused else [])
+        raise UserError(f'{line}; {"; ".join(problems)}. {source["path"]} does not fit this backbone: is it the '
+                        f'right file for this model (--pretrain takes a file of the same format)? '
+                        f'Use --no-pretrain to train from scratch on purpose.')
+    return line
 
 
 # ---- resuming --------------------------------------------------------------------------------
@@ -305,10 +343,30 @@ def _final_report(cfg, metrics):
           f'checkpoint: {latest}' + (f'; best: {os.path.join(cfg.work_dir, best[-1])}' if best else ''))
 
 
+def build_model(cfg):
+    """The model of `cfg`, built and initialised as the Runner would (pretrained weights loaded)."""
+    from mmengine.utils import import_modules_from_strings
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
 def run(model, args):
     cfg = build_config(model, args)
     if args.print_config:
         print(cfg.pretty_text)
+        return 0
+    if args.check_pretrain:
+        source = prepare_pretrained(cfg, model, args.pretrain)
+        if source is None:
+            print(f'{model}: configs/{model}.py loads no pretrained weights (trained from scratch)')
+            return 0
+        print(check_pretrained_loaded(build_model(cfg).backbone, source))
         return 0
 
     if args.smoke and not os.path.exists(_first_data_root(cfg)):
@@ -316,7 +374,6 @@ def run(model, args):
         os.makedirs(os.path.dirname(os.path.abspath(_first_data_root(cfg))), exist_ok=True)
         print(f'generated the tiny ADE subset in {make_tiny_ade(_first_data_root(cfg))}', file=sys.stderr)
     check_data_root(_first_data_root(cfg), model)
-    check_pretrained(cfg, model)
     _use_cpu_safe_optim_wrapper(cfg)
     if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
         raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
@@ -327,21 +384,31 @@ def run(model, args):
         print(f'{cfg.work_dir} is already trained to {done} iterations (max {cfg.train_cfg.max_iters}). '
               f'Use --iters to train longer or --restart to start over.', file=sys.stderr)
         return 0
+    if checkpoint:
+        _drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
+    source = prepare_pretrained(cfg, model, args.pretrain)
 
     from mmengine.hooks import Hook
+    from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
-    class LastMetrics(Hook):
+    class ProtocolHooks(Hook):
         metrics = None
 
+        def before_train(self, runner):
+            if source is not None:  # after init_weights, before the first step
+                model_ = runner.model.module if is_model_wrapper(runner.model) else runner.model
+                runner.logger.info(check_pretrained_loaded(model_.backbone, source))
+                source.clear()  # the file's tensors are no longer needed
+
         def after_val_epoch(self, runner, metrics=None):
-            LastMetrics.metrics = metrics
+            ProtocolHooks.metrics = metrics
 
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(LastMetrics(), priority='LOWEST')
+    runner.register_hook(ProtocolHooks(), priority='LOWEST')
     runner.train()
-    if LastMetrics.metrics:
-        _final_report(cfg, LastMetrics.metrics)
+    if ProtocolHooks.metrics:
+        _final_report(cfg, ProtocolHooks.metrics)
     return 0
 
 
@@ -349,6 +416,8 @@ def train(script_path, argv=None):
     """Entry point of every train_<model>.py: the model name is the script's suffix."""
     model = re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
     args = parse_args(model, argv)
+    if args.no_pretrain and args.pretrain:
+        raise SystemExit('error: --pretrain and --no-pretrain contradict each other: use one.')
     try:
         sys.exit(run(model, args))
     except UserError as error:

@@ -1,0 +1,165 @@
+"""Pretrained weights in pretrain/: verified, converted to MMSeg's layout once, and proven loaded.
+
+MMSeg loads backbone weights with strict=False, so a file in the wrong layout does not fail: it
+silently trains from a random backbone. Here every file is
+1. verified: a name ending in -<8 hex digits>.pth must match the start of the file's SHA-256
+   (torchvision's convention), and the file must be readable;
+2. converted, when its layout is not MMSeg's (the Swin authors' release, timm's ViT), into
+   pretrain/converted/<name>.<sha8>.mmseg.pth, written once and reused (the original is never touched);
+3. counted after the model initialised its weights: every backbone tensor must equal the file's
+   (or, for position tables the backbone resizes, be present in it), else training stops.
+"""
+import hashlib
+import os
+import re
+
+import torch
+
+class PretrainedError(Exception):
+    """A pretrained file is missing, corrupt, of the wrong kind, or did not load."""
+
+
+# ---- layouts ---------------------------------------------------------------------------------
+def _swin_official_to_mmseg(state):
+    """The Swin authors' keys -> MMSeg's SwinTransformer (what MMSeg's swin2mmseg.py does)."""
+    def unfold_order(x):  # PatchMerging: official concat order x0,x1,x2,x3 -> nn.Unfold's order
+        if x.dim() == 2:
+            out_channels, in_channels = x.shape
+            x = x.reshape(out_channels, 4, in_channels // 4)
+            return x[:, [0, 2, 1, 3], :].transpose(1, 2).reshape(out_channels, in_channels)
+        x = x.reshape(4, x.shape[0] // 4)
+        return x[[0, 2, 1, 3], :].transpose(0, 1).reshape(-1)
+
+    converted = {}
+    for key, value in state.items():
+        if key.startswith('head'):
+            continue
+        if key.startswith('layers'):
+            if 'attn.' in key:
+                key = key.replace('attn.', 'attn.w_msa.')
+            elif 'mlp.fc1.' in key:
+                key = key.replace('mlp.fc1.', 'ffn.layers.0.0.')
+            elif 'mlp.fc2.' in key:
+                key = key.replace('mlp.fc2.', 'ffn.layers.1.')
+            elif 'downsample' in key and ('reduction.' in key or 'norm.' in key):
+                value = unfold_order(value)
+            key = key.replace('layers', 'stages', 1)
+        elif key.startswith('patch_embed.proj'):
+            key = key.replace('patch_embed.proj', 'patch_embed.projection')
+        converted[key] = value
+    return converted
+
+
+def _timm_vit_to_mmseg(state):
+    """timm's VisionTransformer keys -> MMSeg's VisionTransformer (what MMSeg's vit2mmseg.py does)."""
+    converted = {}
+    for key, value in state.items():
+        if key.startswith('head'):
+            continue
+        if key.startswith('norm.'):
+            key = 'ln1.' + key[len('norm.'):]
+        elif key.startswith('patch_embed.proj'):
+            key = key.replace('patch_embed.proj', 'patch_embed.projection')
+        elif key.startswith('blocks.'):
+            key = (key.replace('blocks.', 'layers.', 1).replace('.norm', '.ln')
+                   .replace('mlp.fc1', 'ffn.layers.0.0').replace('mlp.fc2', 'ffn.layers.1')
+                   .replace('attn.qkv.', 'attn.attn.in_proj_').replace('attn.proj', 'attn.attn.out_proj'))
+        converted[key] = value
+    return converted
+
+
+# layout of each file the configs name -> (converter or None, backbone keys the file cannot have,
+#                                        file keys the backbone has no use for)
+LAYOUTS = {
+    'resnet50-11ad3fa6.pth': (None, None, r'^fc\.'),                    # torchvision = type='ResNet'; classifier
+    'swin_base_patch4_window12_384_22k.pth': (                         # MMSeg's per-stage output norms are new;
+        _swin_official_to_mmseg, r'^norm\d\.', r'^norm\.|attn_mask$'),  # the final norm and masks are not used
+    'jx_vit_base_p16_384-83fb41ba.pth': (_timm_vit_to_mmseg, None, r'^ln1\.'),  # final norm, if the model has none
+    'jx_vit_large_p16_384-b3be5167.pth': (_timm_vit_to_mmseg, None, r'^ln1\.'),
+    'mit_b0_20220624-7e0fe6dd.pth': (None, None, None),                # already MMSeg's layout
+    'poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth': (None, r'^norm[024]\.', None),  # output norms of stages 0-2
+}
+# tensors a backbone resizes to the crop while loading (position tables): present is enough
+RESIZED_BY_BACKBONE = re.compile(r'(^|\.)(pos_embed|absolute_pos_embed|relative_position_bias_table)$')
+
+
+# ---- verify and convert ----------------------------------------------------------------------
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def state_dict_of(checkpoint):
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
+            return checkpoint[key]
+    return checkpoint
+
+
+def load_verified(path, how_to_get):
+    """The checkpoint at `path` after the hash check; errors say how to get a good copy."""
+    if not os.path.isfile(path):
+        raise PretrainedError(f'Pretrained weights not found: {path}. {how_to_get}')
+    digest = sha256_of(path)
+    expected = re.search(r'-([0-9a-f]{8})\.pth$', os.path.basename(path))
+    if expected and not digest.startswith(expected.group(1)):
+        raise PretrainedError(
+            f'{path} is not the file its name promises: its SHA-256 starts with {digest[:8]}, the name says '
+            f'{expected.group(1)} (an interrupted download or another file renamed). Delete it and download it '
+            f'again. {how_to_get}')
+    try:
+        checkpoint = torch.load(path, map_location='cpu')  # weights_only: plain tensors and containers
+    except Exception as error:  # truncated zip, not a checkpoint, pickled code...
+        raise PretrainedError(f'{path} cannot be read as a weight file ({type(error).__name__}: '
+                              f'{str(error).splitlines()[0][:200]}). Delete it and download it again. {how_to_get}')
+    return checkpoint, digest
+
+
+def prepare(path, layout_of, how_to_get):
+    """Verifies `path`; returns (file to load, its state dict in MMSeg's layout, not_in_file, unused_ok).
+
+    `layout_of` is the file name the config names: a --pretrain file has the layout of the file it replaces.
+    """
+    convert, not_in_file, unused_ok = LAYOUTS.get(os.path.basename(layout_of), (None, None, None))
+    checkpoint, digest = load_verified(path, how_to_get)
+    state = state_dict_of(checkpoint)
+    if convert is None:
+        return path, state, not_in_file, unused_ok
+    stem = os.path.basename(path)[:-len('.pth')]
+    if not stem.endswith(digest[:8]):  # the cache follows the file's content, not only its name
+        stem = f'{stem}.{digest[:8]}'
+    converted_dir = os.path.join(os.path.dirname(path), 'converted')
+    converted_path = os.path.join(converted_dir, f'{stem}.mmseg.pth')
+    converted = convert(state)
+    if not os.path.isfile(converted_path):
+        os.makedirs(converted_dir, exist_ok=True)
+        partial = f'{converted_path}.partial-{os.getpid()}'
+        torch.save(converted, partial)
+        os.replace(partial, converted_path)  # atomic: an interrupted conversion leaves no bad cache
+    return converted_path, converted, not_in_file, unused_ok
+
+
+# ---- prove it loaded -------------------------------------------------------------------------
+def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=''):
+    """(loaded, expected, missing, unused): backbone tensors equal to the file's out of all it should get,
+    the ones it did not get, and the file's tensors the backbone did not take (beyond `unused_ok`)."""
+    if prefix:
+        file_state = {k[len(prefix):]: v for k, v in file_state.items() if k.startswith(prefix)}
+    model_state = backbone.state_dict()
+    expected = {k: v for k, v in model_state.items()
+                if not k.endswith('num_batches_tracked') and not (not_in_file and re.search(not_in_file, k))}
+    missing = []
+    for key, value in expected.items():
+        source = file_state.get(key)
+        if source is None:
+            missing.append(key)
+        elif source.shape != value.shape:
+            if not RESIZED_BY_BACKBONE.search(key):
+                missing.append(key)
+        elif not torch.equal(source.to(value.dtype).cpu(), value.detach().cpu()):
+            missing.append(key)
+    unused = [k for k in file_state if k not in model_state and not (unused_ok and re.search(unused_ok, k))]
+    return len(expected) - len(missing), len(expected), missing, unused
