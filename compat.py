@@ -5,9 +5,14 @@ the stack it works around is upgraded.
 """
 import contextlib
 import functools
+import warnings
 
 import numpy as np
 import torch
+
+# mmengine/mmcv import pkg_resources, which setuptools < 82 keeps (mmcv's build needs it) but warns
+# about on every start; harmless for this pinned stack, and noise above every log and error.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 # ---- Resuming on torch >= 2.6 -----------------------------------------------------------------
 # torch.load defaults to weights_only=True since torch 2.6, and mmengine 0.10.7 calls it without
