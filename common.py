@@ -2,8 +2,9 @@
 
 A script calls `train(__file__)`. That loads configs/<model>.py (which inherits the official MMSeg
 recipe), applies the protocol below and the command line, checks the data and the pretrained
-weights, and runs MMEngine's Runner. Running the same command again continues from the last
-checkpoint in the work dir; `--restart` starts over (the old work dir is kept, renamed).
+weights (pretrained.py), and runs MMEngine's Runner. Running the same command again continues from
+the last good checkpoint in the work dir, quickly (resume.py); `--restart` starts over (the old work
+dir is kept, renamed).
 """
 import argparse
 import copy
@@ -14,6 +15,7 @@ import sys
 
 import compat  # noqa: F401  (must come before MMEngine loads any checkpoint)
 import pretrained
+import resume
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -198,6 +200,7 @@ def build_config(model, args):
         dataset.data_root = DATA_ROOT
     _set_crop_size(cfg, CROP_SIZE)
     cfg.train_dataloader.batch_size = BATCH_SIZE_PER_GPU
+    cfg.train_cfg.type = 'FastResumeLoop'  # IterBasedTrainLoop that resumes in seconds (resume.py)
     cfg.train_cfg.val_interval = VAL_INTERVAL
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=False, interval=CHECKPOINT_INTERVAL,
@@ -245,9 +248,9 @@ def check_data_root(data_root, model):
                                'annotations/validation') if not os.path.isdir(os.path.join(data_root, sub))]
     if missing:
         where = (f'{data_root} does not exist' if not os.path.isdir(data_root)
-                 else f'{data_root} lacks {", ".join(missing)}')
+                 else f'{data_root} has no {", ".join(missing)}')
         raise UserError(
-            f'ADE20K not found: {data_root} does not exist or is incomplete ({where}). '
+            f'ADE20K not found: {where}. '
             f'Download and unpack it with: {ADE20K_DOWNLOAD}  (or point --data-root at your '
             f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{model}.py --smoke)')
 
@@ -307,21 +310,9 @@ def _iter_of(checkpoint_path):
     return int(match.group(1)) if match else None
 
 
-def last_checkpoint(work_dir):
-    """The checkpoint MMEngine recorded as its last in `work_dir`, if the file is still there."""
-    pointer = os.path.join(work_dir, 'last_checkpoint')
-    if not os.path.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        path = f.read().strip()
-    if not os.path.isfile(path):  # the work dir was moved: look beside the pointer
-        path = os.path.join(work_dir, os.path.basename(path))
-    return path if os.path.isfile(path) else None
-
-
 def set_up_resume(cfg, restart):
     """Continue from the last checkpoint in the work dir, or (restart) move the old run aside."""
-    checkpoint = last_checkpoint(cfg.work_dir)
+    checkpoint = resume.last_good_checkpoint(cfg.work_dir)
     if checkpoint and restart:
         stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
         kept = f'{cfg.work_dir.rstrip("/")}_{stamp}'
@@ -338,7 +329,7 @@ def set_up_resume(cfg, restart):
 # ---- running ---------------------------------------------------------------------------------
 def _final_report(cfg, metrics):
     best = sorted(f for f in os.listdir(cfg.work_dir) if f.startswith('best_mIoU'))
-    latest = last_checkpoint(cfg.work_dir)
+    latest = resume.last_good_checkpoint(cfg.work_dir)
     print(f'mIoU: {metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; '
           f'checkpoint: {latest}' + (f'; best: {os.path.join(cfg.work_dir, best[-1])}' if best else ''))
 

@@ -37,11 +37,16 @@ def test_killed_run_continues(tiny_ade, tmp_path):
     command = [sys.executable, 'train_fcn.py', '--smoke', '--iters', '8', '--work-dir', str(work_dir),
                '--cfg-options', 'default_hooks.checkpoint.interval=2']
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def pointer():  # MMEngine writes last_checkpoint after the checkpoint itself
+        path = work_dir / 'last_checkpoint'
+        return path.read_text() if path.is_file() else ''
+
     deadline = time.time() + 600
-    while not os.path.isfile(work_dir / 'iter_4.pth') and process.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
+    while 'iter_4' not in pointer() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert process.returncode == -signal.SIGKILL  # killed mid-run, not finished
     assert os.path.isfile(work_dir / 'iter_4.pth') and not os.path.isfile(work_dir / 'iter_8.pth')
 
     rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -52,3 +57,18 @@ def test_killed_run_continues(tiny_ade, tmp_path):
     steps = _trained_steps(work_dir)
     assert steps[-(8 - resumed_from):] == list(range(resumed_from + 1, 9))
     assert os.path.isfile(work_dir / 'iter_8.pth')
+
+
+def test_broken_pointer_and_cut_off_checkpoint_fall_back_to_the_last_good_one(tiny_ade, tmp_path):
+    work_dir = tmp_path / 'fcn'
+    first = run_script('fcn', '--smoke', '--iters', 4, '--work-dir', work_dir,
+                       '--cfg-options', 'default_hooks.checkpoint.interval=2')
+    assert first.returncode == 0, first.stderr[-5000:]
+    newest = work_dir / 'iter_4.pth'
+    newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])  # as if cut off mid-write
+    (work_dir / 'last_checkpoint').write_text('')                         # and the pointer with it
+    rerun = run_script('fcn', '--smoke', '--iters', 6, '--work-dir', work_dir)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    assert f'continuing from {work_dir}/iter_2.pth' in rerun.stderr
+    assert 'skipping unreadable checkpoint' in rerun.stderr and 'warning:' in rerun.stderr
+    assert _trained_steps(work_dir)[-4:] == [3, 4, 5, 6]

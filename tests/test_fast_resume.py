@@ -1,0 +1,69 @@
+"""Resuming skips sampler indices instead of replaying batches: the next step comes as fast at
+iteration 100,000 as at iteration 2, on the samples an uninterrupted run sees."""
+import argparse
+import itertools
+import os
+import time
+
+import torch
+from mmengine.dataset import InfiniteSampler
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+import common
+
+
+class RecordBatches(Hook):
+    """Which images each training step saw, and when the first step started."""
+
+    def __init__(self):
+        self.batches, self.first_step_at = [], None
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.first_step_at = self.first_step_at or time.perf_counter()
+        self.batches.append((runner.iter + 1, [os.path.basename(s.img_path) for s in data_batch['data_samples']]))
+
+
+def _train(work_dir, iters, seed=1234):
+    args = argparse.Namespace(**{**vars(common.parse_args('fcn', [])), 'smoke': True, 'iters': iters,
+                                 'work_dir': str(work_dir)})
+    cfg = common.build_config('fcn', args)
+    cfg.randomness = dict(seed=seed)
+    cfg.experiment_name = f'{os.path.basename(work_dir)}-{iters}-{time.time_ns()}'  # own logger and message hub
+    cfg.default_hooks.checkpoint.interval = 1
+    checkpoint = common.set_up_resume(cfg, restart=False)
+    if checkpoint:
+        common._drop_pretrained(cfg.model)
+    runner = Runner.from_cfg(cfg)
+    recorder = RecordBatches()
+    runner.register_hook(recorder)
+    started = time.perf_counter()
+    runner.train()
+    return recorder.batches, recorder.first_step_at - started
+
+
+def test_interrupted_run_sees_the_same_batches(tiny_ade, tmp_path):
+    uninterrupted, _ = _train(tmp_path / 'once', 5)
+    first, _ = _train(tmp_path / 'twice', 2)
+    second, _ = _train(tmp_path / 'twice', 5)  # continues from iter_2.pth
+    assert [step for step, _ in second] == [3, 4, 5]
+    assert first + second == uninterrupted
+
+
+def test_time_to_next_step_does_not_grow_with_the_iteration(tiny_ade, tmp_path):
+    _train(tmp_path / 'run', 2)
+    _, early = _train(tmp_path / 'run', 3)  # resume at iteration 2
+
+    # the same checkpoint, as if written at iteration 100,000 of a long run
+    checkpoint = torch.load(tmp_path / 'run' / 'iter_2.pth', weights_only=False)
+    checkpoint['meta']['iter'] = 100_000
+    torch.save(checkpoint, tmp_path / 'run' / 'iter_100000.pth')
+    (tmp_path / 'run' / 'last_checkpoint').write_text(str(tmp_path / 'run' / 'iter_100000.pth'))
+    batches, late = _train(tmp_path / 'run', 100_001)
+    assert late < early + 5, (early, late)  # replaying 100,000 batches would take minutes
+
+    # and the step after 100,000 draws the sampler's indices 200,000 and 200,001 (batch 2)
+    dataset = InfiniteSampler(list(range(32)), seed=1234)
+    expected = list(itertools.islice(dataset.indices, 200_000, 200_002))
+    assert batches[0][0] == 100_001
+    assert batches[0][1] == [f'ADE_train_{i + 1:08d}.jpg' for i in expected]
