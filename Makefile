@@ -19,7 +19,7 @@ demo: install
 	$(PY) train_fcn.py --smoke --iters 60 --work-dir $(DEMO_DIR)
 
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=40
 
 data: install
 	$(PY) tools/make_tiny_ade.py

@@ -114,6 +114,12 @@ def _datasets(cfg):
         yield dataset
 
 
+def _set_data_root(cfg, data_root):
+    cfg.data_root = data_root  # a dead copy after loading, kept truthful for --print-config
+    for dataset in _datasets(cfg):
+        dataset.data_root = data_root
+
+
 def _first_data_root(cfg):
     return next(_datasets(cfg)).data_root
 
@@ -196,8 +202,7 @@ def build_config(model, args):
         raise UserError(f'{config_file} is missing: every train_<model>.py needs configs/<model>.py.')
     cfg = Config.fromfile(config_file)
 
-    for dataset in _datasets(cfg):
-        dataset.data_root = DATA_ROOT
+    _set_data_root(cfg, DATA_ROOT)
     _set_crop_size(cfg, CROP_SIZE)
     cfg.train_dataloader.batch_size = BATCH_SIZE_PER_GPU
     cfg.train_cfg.type = 'FastResumeLoop'  # IterBasedTrainLoop that resumes in seconds (resume.py)
@@ -211,8 +216,7 @@ def build_config(model, args):
     cfg.launcher = 'none'
 
     if args.smoke:
-        for dataset in _datasets(cfg):
-            dataset.data_root = SMOKE_DATA_ROOT
+        _set_data_root(cfg, SMOKE_DATA_ROOT)
         _scale_image_sizes(cfg, SMOKE_CROP_SIZE[0] / CROP_SIZE[0])
         _set_crop_size(cfg, SMOKE_CROP_SIZE)
         _set_max_iters(cfg, args.iters or SMOKE_ITERS)
@@ -234,8 +238,7 @@ def build_config(model, args):
     if args.no_pretrain:
         _drop_pretrained(cfg.model)
     if args.data_root:
-        for dataset in _datasets(cfg):
-            dataset.data_root = args.data_root
+        _set_data_root(cfg, args.data_root)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     cfg.merge_from_dict(args.cfg_options)
@@ -312,18 +315,52 @@ def _iter_of(checkpoint_path):
 
 def set_up_resume(cfg, restart):
     """Continue from the last checkpoint in the work dir, or (restart) move the old run aside."""
-    checkpoint = resume.last_good_checkpoint(cfg.work_dir)
-    if checkpoint and restart:
+    from mmengine.dist import barrier, get_rank
+    if restart and get_rank() == 0 and resume.last_good_checkpoint(cfg.work_dir):
         stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
         kept = f'{cfg.work_dir.rstrip("/")}_{stamp}'
         os.rename(cfg.work_dir, kept)
         print(f'--restart: the previous run is kept in {kept}', file=sys.stderr)
-        checkpoint = None
+    barrier()  # every process decides after the move (a no-op in a single process)
+    checkpoint = resume.last_good_checkpoint(cfg.work_dir)
     cfg.load_from = checkpoint
     cfg.resume = checkpoint is not None
-    if checkpoint:
+    if checkpoint and get_rank() == 0:
         print(f'continuing from {checkpoint} (use --restart to start over)', file=sys.stderr)
     return checkpoint
+
+
+def set_up_distributed(cfg):
+    """torchrun (RANK/WORLD_SIZE) or Slurm's srun (SLURM_PROCID/SLURM_NTASKS): detected from the environment.
+
+    The process group is started here, before the Runner: MMEngine 0.10.7's init_dist calls
+    torch.cuda.set_device, which fails without a GPU, so CPU processes use gloo, DDP without device ids,
+    and BatchNorm instead of SyncBN (which needs CUDA).
+    """
+    import torch
+    from mmengine.dist import init_dist
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and 'RANK' in os.environ:
+        cfg.launcher = 'pytorch'
+    elif int(os.environ.get('SLURM_NTASKS', 1)) > 1 and 'SLURM_PROCID' in os.environ:
+        cfg.launcher = 'slurm'
+    else:
+        return
+    if torch.cuda.is_available():
+        init_dist(cfg.launcher, **cfg.env_cfg.get('dist_cfg', {}))
+        return
+    if cfg.launcher == 'slurm':  # what torchrun would have set
+        for ours, slurm in (('RANK', 'SLURM_PROCID'), ('WORLD_SIZE', 'SLURM_NTASKS'), ('LOCAL_RANK', 'SLURM_LOCALID')):
+            os.environ.setdefault(ours, os.environ[slurm])
+        if 'MASTER_ADDR' not in os.environ:
+            raise UserError('Slurm without GPUs: set MASTER_ADDR (the first node\'s host name) and MASTER_PORT, e.g. '
+                            'export MASTER_ADDR=$(scontrol show hostnames $SLURM_NODELIST | head -n1) MASTER_PORT=29500')
+    torch.distributed.init_process_group('gloo')
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                 find_unused_parameters=cfg.get('find_unused_parameters', False))
+    for node in _walk_dicts(cfg.model):
+        if node.get('type') == 'SyncBN':
+            node.type = 'BN'
 
 
 # ---- running ---------------------------------------------------------------------------------
@@ -369,6 +406,7 @@ def run(model, args):
     if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
         raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
                         'Run without --amp.')
+    set_up_distributed(cfg)
     checkpoint = set_up_resume(cfg, args.restart)
     done = _iter_of(checkpoint) if checkpoint else None
     if done is not None and done >= cfg.train_cfg.max_iters:
@@ -398,7 +436,7 @@ def run(model, args):
     runner = Runner.from_cfg(cfg)
     runner.register_hook(ProtocolHooks(), priority='LOWEST')
     runner.train()
-    if ProtocolHooks.metrics:
+    if ProtocolHooks.metrics and runner.rank == 0:
         _final_report(cfg, ProtocolHooks.metrics)
     return 0
 

@@ -70,21 +70,23 @@ def test_conversion_is_cached_and_the_original_untouched(weight_files):
     assert os.stat(source).st_mtime_ns == before
 
 
-def test_truncated_file_is_rejected(weight_files, tmp_path):
-    source = weight_files['torchvision_resnet50']
-    truncated = tmp_path / os.path.basename(source)
+def _cut_off_copy(source, directory):
+    """The first half of `source`, under the same name: an interrupted download."""
+    truncated = directory / os.path.basename(source)
     with open(source, 'rb') as f:
         truncated.write_bytes(f.read(os.path.getsize(source) // 2))
+    return truncated
+
+
+def test_truncated_file_is_rejected(weight_files, tmp_path):
+    truncated = _cut_off_copy(weight_files['torchvision_resnet50'], tmp_path)
     result = run_script('fcn', '--check-pretrain', '--pretrain', truncated)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert str(truncated) in result.stderr and 'SHA-256' in result.stderr and 'download it again' in result.stderr
 
 
 def test_truncated_file_without_hash_in_its_name_is_rejected(weight_files, tmp_path):
-    source = weight_files['official_swin_base_384_22k']
-    truncated = tmp_path / os.path.basename(source)
-    with open(source, 'rb') as f:
-        truncated.write_bytes(f.read(os.path.getsize(source) // 3))
+    truncated = _cut_off_copy(weight_files['official_swin_base_384_22k'], tmp_path)
     result = run_script('swin', '--check-pretrain', '--pretrain', truncated)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert 'cannot be read as a weight file' in result.stderr and str(truncated) in result.stderr

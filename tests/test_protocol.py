@@ -92,7 +92,7 @@ def test_smoke_config_is_small(tmp_path):
     (tmp_path / 'c.py').write_text(result.stdout)
     cfg = Config.fromfile(str(tmp_path / 'c.py'))
     assert cfg.work_dir == 'work_dirs/segformer_ade20k_smoke'
-    assert cfg.train_dataloader.dataset.data_root == 'data/ade_tiny/ADEChallengeData2016'
+    assert cfg.train_dataloader.dataset.data_root == cfg.data_root == 'data/ade_tiny/ADEChallengeData2016'
     assert tuple(cfg.model.data_preprocessor.size) == (64, 64)
     assert cfg.model.backbone.init_cfg is None
     # warm-up and poly decay both stay inside the shortened schedule
