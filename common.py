@@ -402,6 +402,10 @@ def run(model, args):
         os.makedirs(os.path.dirname(os.path.abspath(_first_data_root(cfg))), exist_ok=True)
         print(f'generated the tiny ADE subset in {make_tiny_ade(_first_data_root(cfg))}', file=sys.stderr)
     check_data_root(_first_data_root(cfg), model)
+    from tools.check_ade import check_ade, describe
+    problems = check_ade(_first_data_root(cfg))  # decodes every file once; cached when it passes
+    if problems:
+        raise UserError(describe(_first_data_root(cfg), problems))
     _use_cpu_safe_optim_wrapper(cfg)
     if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
         raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
@@ -417,6 +421,7 @@ def run(model, args):
         _drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
     source = prepare_pretrained(cfg, model, args.pretrain)
 
+    import torch
     from mmengine.hooks import Hook
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
@@ -433,7 +438,22 @@ def run(model, args):
         def after_val_epoch(self, runner, metrics=None):
             ProtocolHooks.metrics = metrics
 
+    class StopOnNonFiniteLoss(Hook):
+        """Runs before the checkpoint hook: a diverged model is never saved over a good checkpoint."""
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            loss = (outputs or {}).get('loss')
+            if loss is not None and not torch.isfinite(loss).all():
+                kept = resume.last_good_checkpoint(runner.work_dir)
+                raise UserError(
+                    f'The loss became {float(loss.detach())} at iteration {runner.iter + 1}: training stopped. '
+                    + (f'The last good checkpoint, {kept}, is kept and a rerun continues from it. ' if kept else
+                       'No checkpoint was written yet. ')
+                    + 'Common causes: a learning rate too high for this batch size (try --cfg-options '
+                    'optim_wrapper.optimizer.lr=<smaller>), or --amp overflow (try without --amp).')
+
     runner = Runner.from_cfg(cfg)
+    runner.register_hook(StopOnNonFiniteLoss(), priority='VERY_HIGH')
     runner.register_hook(ProtocolHooks(), priority='LOWEST')
     runner.train()
     if ProtocolHooks.metrics and runner.rank == 0:
@@ -447,8 +467,15 @@ def train(script_path, argv=None):
     args = parse_args(model, argv)
     if args.no_pretrain and args.pretrain:
         raise SystemExit('error: --pretrain and --no-pretrain contradict each other: use one.')
+    import torch
     try:
-        sys.exit(run(model, args))
+        try:
+            sys.exit(run(model, args))
+        except torch.OutOfMemoryError as error:
+            raise UserError(
+                f'CUDA ran out of memory ({str(error).splitlines()[0][:160]}). Try --amp, or a smaller batch '
+                f'(--cfg-options train_dataloader.batch_size=1), or fewer processes per GPU. Nothing was lost: '
+                f'the same command continues from the last checkpoint.') from error
     except UserError as error:
         if args.debug or os.environ.get('ADE_SEG_DEBUG'):
             raise
