@@ -7,13 +7,15 @@ the last good checkpoint in the work dir, quickly (resume.py); `--restart` start
 dir is kept, renamed).
 """
 import argparse
+import contextlib
 import copy
 import datetime
+import glob
 import os
 import re
 import sys
 
-import compat  # noqa: F401  (must come before MMEngine loads any checkpoint)
+import compat  # (must come before MMEngine loads any checkpoint)
 import pretrained
 import resume
 
@@ -87,6 +89,8 @@ def parse_args(model, argv=None):
     parser.add_argument('--smoke', action='store_true',
                         help=f'a few iterations on the tiny generated subset ({SMOKE_DATA_ROOT}), '
                              'small crop, no pretrained weights (unless --pretrain), then one validation')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the LR by (GPUs x batch per GPU) / the official recipe's total batch")
     parser.add_argument('--restart', action='store_true',
                         help='start over instead of continuing; the old work dir is kept, renamed')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
@@ -194,6 +198,15 @@ def _use_cpu_safe_optim_wrapper(cfg):
             cfg.optim_wrapper.pop(key, None)
 
 
+def official_total_batch(model):
+    """The official recipe's total batch, from train_<model>.py's docstring ('total batch 4 GPUs x 4 = 16')."""
+    with open(os.path.join(REPO_ROOT, f'train_{model}.py')) as f:
+        match = re.search(r'total batch [^=]*= (\d+)', f.read())
+    if not match:
+        raise UserError(f'train_{model}.py does not state its official total batch; --auto-scale-lr needs it.')
+    return int(match.group(1))
+
+
 def build_config(model, args):
     """configs/<model>.py + the protocol + the command line, as an MMEngine Config."""
     from mmengine.config import Config
@@ -232,6 +245,8 @@ def build_config(model, args):
     cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, cfg.train_cfg.max_iters)
     cfg.default_hooks.checkpoint.interval = min(cfg.default_hooks.checkpoint.interval, cfg.train_cfg.max_iters)
 
+    if args.auto_scale_lr:  # MMEngine multiplies the LR by the actual total batch / base_batch_size
+        cfg.auto_scale_lr = dict(enable=True, base_batch_size=official_total_batch(model))
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -256,6 +271,19 @@ def check_data_root(data_root, model):
             f'ADE20K not found: {where}. '
             f'Download and unpack it with: {ADE20K_DOWNLOAD}  (or point --data-root at your '
             f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{model}.py --smoke)')
+
+
+def check_data(data_root, model, generate_tiny=False):
+    """The dataset is there and every file decodes with labels in range (tools/check_ade.py, cached)."""
+    from tools.check_ade import check_ade, describe
+    if generate_tiny and not os.path.exists(data_root):
+        from tools.make_tiny_ade import make_tiny_ade
+        os.makedirs(os.path.dirname(os.path.abspath(data_root)), exist_ok=True)
+        print(f'generated the tiny ADE subset in {make_tiny_ade(data_root)}', file=sys.stderr)
+    check_data_root(data_root, model)
+    problems = check_ade(data_root)
+    if problems:
+        raise UserError(describe(data_root, problems))
 
 
 def prepare_pretrained(cfg, model, path=None):
@@ -308,11 +336,6 @@ def check_pretrained_loaded(backbone, source):
 
 
 # ---- resuming --------------------------------------------------------------------------------
-def _iter_of(checkpoint_path):
-    match = re.search(r'iter_(\d+)\.pth$', checkpoint_path)
-    return int(match.group(1)) if match else None
-
-
 def set_up_resume(cfg, restart):
     """Continue from the last checkpoint in the work dir, or (restart) move the old run aside."""
     from mmengine.dist import barrier, get_rank
@@ -364,11 +387,17 @@ def set_up_distributed(cfg):
 
 
 # ---- running ---------------------------------------------------------------------------------
+def _shown(path):
+    """`path` relative to the current directory when it lies below it, else as it is."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
 def _final_report(cfg, metrics):
-    best = sorted(f for f in os.listdir(cfg.work_dir) if f.startswith('best_mIoU'))
+    best = sorted(glob.glob(os.path.join(cfg.work_dir, 'best_mIoU_iter_*.pth')), key=resume.iter_of)
     latest = resume.last_good_checkpoint(cfg.work_dir)
     print(f'mIoU: {metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; '
-          f'checkpoint: {latest}' + (f'; best: {os.path.join(cfg.work_dir, best[-1])}' if best else ''))
+          f'checkpoint: {_shown(latest)}' + (f'; best: {_shown(best[-1])}' if best else ''))
 
 
 def build_model(cfg):
@@ -397,22 +426,14 @@ def run(model, args):
         print(check_pretrained_loaded(build_model(cfg).backbone, source))
         return 0
 
-    if args.smoke and not os.path.exists(_first_data_root(cfg)):
-        from tools.make_tiny_ade import make_tiny_ade
-        os.makedirs(os.path.dirname(os.path.abspath(_first_data_root(cfg))), exist_ok=True)
-        print(f'generated the tiny ADE subset in {make_tiny_ade(_first_data_root(cfg))}', file=sys.stderr)
-    check_data_root(_first_data_root(cfg), model)
-    from tools.check_ade import check_ade, describe
-    problems = check_ade(_first_data_root(cfg))  # decodes every file once; cached when it passes
-    if problems:
-        raise UserError(describe(_first_data_root(cfg), problems))
+    check_data(_first_data_root(cfg), model, generate_tiny=args.smoke)
     _use_cpu_safe_optim_wrapper(cfg)
     if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
         raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
                         'Run without --amp.')
     set_up_distributed(cfg)
     checkpoint = set_up_resume(cfg, args.restart)
-    done = _iter_of(checkpoint) if checkpoint else None
+    done = resume.iter_of(checkpoint) if checkpoint else None
     if done is not None and done >= cfg.train_cfg.max_iters:
         print(f'{cfg.work_dir} is already trained to {done} iterations (max {cfg.train_cfg.max_iters}). '
               f'Use --iters to train longer or --restart to start over.', file=sys.stderr)
@@ -459,6 +480,54 @@ def run(model, args):
     if ProtocolHooks.metrics and runner.rank == 0:
         _final_report(cfg, ProtocolHooks.metrics)
     return 0
+
+
+# ---- using trained checkpoints (evaluate.py, infer.py) -----------------------------------------
+def find_checkpoint(path):
+    """A checkpoint file, or for a work dir its best-mIoU checkpoint (else its last one)."""
+    if os.path.isdir(path):
+        best = sorted(glob.glob(os.path.join(path, 'best_mIoU_iter_*.pth')), key=resume.iter_of)
+        found = best[-1] if best else resume.last_good_checkpoint(path)
+        if not found:
+            raise UserError(f'{path} holds no checkpoint (best_mIoU_iter_*.pth or iter_*.pth).')
+        return found
+    if not os.path.isfile(path):
+        raise UserError(f'Checkpoint not found: {path}.')
+    return path
+
+
+def checkpoint_trust(path):
+    """A context in which torch.load may read `path`: MMEngine's getattr-pickled objects are trusted only
+    for a run's own checkpoints (a work dir with MMEngine's last_checkpoint pointer), never a downloaded file."""
+    own_run = os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(path)), 'last_checkpoint'))
+    return compat.trusting_own_checkpoint() if own_run else contextlib.nullcontext()
+
+
+def load_checkpoint_file(path):
+    import torch
+    try:
+        with checkpoint_trust(path):
+            return torch.load(path, map_location='cpu')
+    except Exception as error:
+        pickled = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
+        if pickled:
+            raise UserError(
+                f'{path} cannot be read as a checkpoint without trusting it: it pickles {pickled.group(1)}, which '
+                f'is loaded only from a training run\'s own work dir (beside its last_checkpoint file). If this '
+                f'is your own checkpoint, use it from its work dir; never do so for a file from elsewhere.') from error
+        raise UserError(f'{path} cannot be read as a checkpoint ({type(error).__name__}: '
+                        f'{str(error).splitlines()[0][:200]}).') from error
+
+
+def config_of_checkpoint(checkpoint, path, model=None):
+    """The config a checkpoint was trained with (kept in its meta), or configs/<model>.py + the protocol."""
+    from mmengine.config import Config
+    if model:
+        return build_config(model, parse_args(model, []))
+    text = (checkpoint.get('meta') or {}).get('cfg')
+    if not text:
+        raise UserError(f'{path} does not record its config: name the model, e.g. --model fcn.')
+    return Config.fromstring(text, '.py')
 
 
 def train(script_path, argv=None):

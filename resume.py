@@ -46,7 +46,8 @@ def _readable(path):
         return False
 
 
-def _iter_of(path):
+def iter_of(path):
+    """N of an iter_N.pth name, -1 for any other name."""
     match = re.search(r'iter_(\d+)\.pth$', path)
     return int(match.group(1)) if match else -1
 
@@ -62,7 +63,7 @@ def last_good_checkpoint(work_dir):
             pointed = os.path.join(work_dir, os.path.basename(pointed))
         if pointed and os.path.isfile(pointed) and _readable(pointed):
             return pointed
-    candidates = sorted(glob.glob(os.path.join(work_dir, 'iter_*.pth')), key=_iter_of, reverse=True)
+    candidates = sorted(glob.glob(os.path.join(work_dir, 'iter_*.pth')), key=iter_of, reverse=True)
     for candidate in candidates:
         if _readable(candidate):
             if os.path.isfile(pointer):

@@ -1,7 +1,6 @@
 """Bad input found before (or, for a diverging loss, during) training: one paragraph naming the file or
 setting and the fix, exit 2, no traceback, and no checkpoint lost."""
 import shutil
-import sys
 
 import numpy as np
 import pytest
