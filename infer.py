@@ -1,0 +1,105 @@
+"""Segments images with a trained checkpoint: a coloured mask and an overlay with a legend per image.
+
+    python infer.py work_dirs/fcn_ade20k demo.jpg                  # the run's best checkpoint
+    python infer.py work_dirs/fcn_ade20k/iter_80000.pth photos/ --out predictions/
+    python infer.py model.pth list.txt --model fcn --device cuda   # list.txt: one image path per line
+
+Writes <out>/<image>_mask.png (ADE20K palette) and <out>/<image>_overlay.png (image + mask, and a
+legend of the classes present). Works on CPU.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+import common
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def list_images(source):
+    """An image, a folder of images, or a text file listing one image per line."""
+    if os.path.isdir(source):
+        return sorted(os.path.join(source, f) for f in os.listdir(source) if f.lower().endswith(IMAGE_SUFFIXES))
+    if source.lower().endswith('.txt'):
+        with open(source) as f:
+            return [line.strip() for line in f if line.strip()]
+    return [source]
+
+
+def load_model(path, model=None, device='cpu'):
+    from mmseg.apis import init_model
+    checkpoint_path = common.find_checkpoint(path)
+    checkpoint = common.load_checkpoint_file(checkpoint_path)
+    cfg = common.config_of_checkpoint(checkpoint, checkpoint_path, model)
+    common._drop_pretrained(cfg.model)
+    cfg.test_pipeline = cfg.val_dataloader.dataset.pipeline  # the pipeline it was validated with
+    segmentor = init_model(cfg, checkpoint=None, device=device)
+    segmentor.load_state_dict(checkpoint['state_dict'])
+    from mmseg.datasets import ADE20KDataset
+    segmentor.dataset_meta = (checkpoint.get('meta') or {}).get('dataset_meta') or ADE20KDataset.METAINFO
+    return segmentor, checkpoint_path
+
+
+def _legend(height, classes, palette, present):
+    """A white panel listing the present classes with their colours."""
+    row = 16
+    panel = Image.new('RGB', (170, max(height, row * len(present) + 8)), 'white')
+    draw = ImageDraw.Draw(panel)
+    for i, label in enumerate(present):
+        y = 4 + i * row
+        draw.rectangle([4, y, 16, y + 12], fill=tuple(palette[label]))
+        draw.text((22, y), classes[label], fill='black')
+    return panel
+
+
+def segment(segmentor, image_path, out_dir):
+    """Writes the mask and the overlay of one image; returns their paths and the classes present."""
+    from mmseg.apis import inference_model
+    classes, palette = segmentor.dataset_meta['classes'], np.asarray(segmentor.dataset_meta['palette'], np.uint8)
+    labels = inference_model(segmentor, image_path).pred_sem_seg.data[0].cpu().numpy()
+    mask = palette[labels]
+    image = np.asarray(Image.open(image_path).convert('RGB'))
+    overlay = (0.5 * image + 0.5 * mask).astype(np.uint8)
+    present = [int(c) for c, _ in sorted(zip(*np.unique(labels, return_counts=True)), key=lambda cc: -cc[1])]
+    legend = _legend(overlay.shape[0], classes, palette, present)
+    canvas = Image.new('RGB', (overlay.shape[1] + legend.width, max(overlay.shape[0], legend.height)), 'white')
+    canvas.paste(Image.fromarray(overlay), (0, 0))
+    canvas.paste(legend, (overlay.shape[1], 0))
+    stem = os.path.join(out_dir, os.path.splitext(os.path.basename(image_path))[0])
+    Image.fromarray(mask).save(stem + '_mask.png')
+    canvas.save(stem + '_overlay.png')
+    return stem + '_mask.png', stem + '_overlay.png', [classes[c] for c in present]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('checkpoint', help='a checkpoint file, or a work dir (its best-mIoU checkpoint)')
+    parser.add_argument('images', help='an image, a folder of images, or a .txt list of image paths')
+    parser.add_argument('--out', default='predictions', help='output folder (default: predictions/)')
+    parser.add_argument('--model', help='configs/<model>.py to use when the checkpoint does not record its config')
+    parser.add_argument('--device', default='cpu', help='cpu (default) or cuda')
+    parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
+    args = parser.parse_args(argv)
+    try:
+        images = list_images(args.images)
+        missing = [p for p in images if not os.path.isfile(p)]
+        if not images or missing:
+            raise common.UserError(f'No image to segment at {", ".join(missing[:3]) or args.images}.')
+        segmentor, checkpoint_path = load_model(args.checkpoint, args.model, args.device)
+    except common.UserError as error:
+        if args.debug:
+            raise
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    for image_path in images:
+        mask, overlay, present = segment(segmentor, image_path, args.out)
+        print(f'{image_path}: {overlay} ({", ".join(present[:6])}{" ..." if len(present) > 6 else ""})')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
