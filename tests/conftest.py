@@ -43,3 +43,13 @@ def tiny_ade():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         make_tiny_ade(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def delete_checkpoints_afterwards(request):
+    """Smoke runs write checkpoints of up to 3.5 GB (SETR ViT-L): 27 of them would fill a CI disk."""
+    yield
+    tmp_path = request.node.funcargs.get('tmp_path')
+    if tmp_path is not None:
+        for checkpoint in tmp_path.rglob('*.pth'):
+            checkpoint.unlink()

@@ -97,3 +97,14 @@ def test_smoke_config_is_small(tmp_path):
     assert cfg.model.backbone.init_cfg is None
     # warm-up and poly decay both stay inside the shortened schedule
     assert [s.end for s in cfg.param_scheduler] == [1, 4]
+
+
+def test_auto_scale_lr_uses_the_official_total_batch(tiny_ade, tmp_path):
+    result = run_script('segmenter', '--print-config', '--auto-scale-lr')
+    assert result.returncode == 0, result.stderr
+    (tmp_path / 'c.py').write_text(result.stdout)
+    assert Config.fromfile(str(tmp_path / 'c.py')).auto_scale_lr == dict(enable=True, base_batch_size=8)
+    run = run_script('fcn', '--smoke', '--iters', 1, '--auto-scale-lr', '--work-dir', tmp_path / 'w')
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = run.stdout + run.stderr
+    assert 'Scaling the original LR by 0.125' in log  # 1 process x 2 images vs the official 16

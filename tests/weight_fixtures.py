@@ -64,11 +64,13 @@ def mmseg_mit_b0(directory):
 
 def mmpretrain_poolformer_s12(directory):
     """An MMPretrain PoolFormer-S12 ImageNet classifier checkpoint (keys backbone.* and head.*)."""
+    from mmengine.registry import DefaultScope
     from mmpretrain.models import build_classifier
     torch.manual_seed(0)
-    classifier = build_classifier(dict(
-        type='ImageClassifier', backbone=dict(type='PoolFormer', arch='s12'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512)))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever scope an earlier test left behind
+        classifier = build_classifier(dict(
+            type='ImageClassifier', backbone=dict(type='PoolFormer', arch='s12'),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=1000, in_channels=512)))
     return save_as_release({'meta': {'mmpretrain_version': '1.2.0'}, 'state_dict': classifier.state_dict()},
                            directory, 'poolformer_s12_8xb256_in1k_20221230')
