@@ -88,3 +88,35 @@ def test_cuda_out_of_memory_is_explained(tiny_ade, tmp_path, monkeypatch, capsys
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert 'CUDA ran out of memory' in err and '--amp' in err and 'batch_size=1' in err and 'continues' in err
+    assert 'Traceback' not in err and err.startswith('error: ')
+
+
+def _empty_validation(root):
+    for folder in ('images/validation', 'annotations/validation'):
+        for path in (root / folder).iterdir():
+            path.unlink()
+    return root / 'images/validation'
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:200])
+    return path
+
+
+BREAKAGES = {  # how to break the copy -> the path the message must name
+    'empty split': _empty_validation,
+    'image without annotation': lambda root: (root / 'annotations/training/ADE_train_00000003.png').unlink()
+    or root / 'images/training/ADE_train_00000003.jpg',
+    'annotation without image': lambda root: (root / 'images/training/ADE_train_00000004.jpg').unlink()
+    or root / 'annotations/training/ADE_train_00000004.png',
+    'unreadable image': lambda root: _truncate(root / 'images/training/ADE_train_00000005.jpg'),
+    'label out of range': lambda root: Image.fromarray(np.full((8, 8), 151, np.uint8)).save(
+        root / 'annotations/training/ADE_train_00000006.png') or root / 'annotations/training/ADE_train_00000006.png',
+}
+
+
+@pytest.mark.parametrize('breakage', BREAKAGES)
+def test_each_bad_dataset_stops_the_script_with_its_path(broken_ade, tmp_path, breakage):
+    named = BREAKAGES[breakage](broken_ade)
+    result = run_script('fcn', '--smoke', '--data-root', broken_ade, '--work-dir', tmp_path / 'w')
+    _user_error(result, str(named))
