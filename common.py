@@ -18,6 +18,7 @@ import sys
 import compat  # (must come before MMEngine loads any checkpoint)
 import pretrained
 import resume
+import speed
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -77,7 +78,10 @@ def parse_args(model, argv=None):
     parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default {WORK_DIR.format(model=model)})')
     parser.add_argument('--data-root', help=f'ADEChallengeData2016 directory (default {DATA_ROOT})')
     parser.add_argument('--iters', type=int, help="total training iterations (default: the official recipe's)")
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training (needs a CUDA GPU)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision training (needs a CUDA GPU): bf16 where supported, else fp16')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the training step (slow first steps)')
+    parser.add_argument('--channels-last', action='store_true', help='NHWC memory format for conv layers')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
                         help='override config keys, MMSeg syntax, e.g. optim_wrapper.optimizer.lr=0.02')
     parser.add_argument('--no-pretrain', action='store_true', help='train from randomly initialised weights')
@@ -118,13 +122,13 @@ def _datasets(cfg):
         yield dataset
 
 
-def _set_data_root(cfg, data_root):
+def set_data_root(cfg, data_root):
     cfg.data_root = data_root  # a dead copy after loading, kept truthful for --print-config
     for dataset in _datasets(cfg):
         dataset.data_root = data_root
 
 
-def _first_data_root(cfg):
+def first_data_root(cfg):
     return next(_datasets(cfg)).data_root
 
 
@@ -133,7 +137,7 @@ def _pipelines(cfg):
         yield dataset.pipeline
 
 
-def _set_crop_size(cfg, crop_size):
+def set_crop_size(cfg, crop_size):
     crop_size = tuple(crop_size)
     cfg.crop_size = crop_size  # a dead copy after loading, kept truthful for --print-config
     for step in _walk_dicts(cfg.train_dataloader.dataset):
@@ -144,7 +148,7 @@ def _set_crop_size(cfg, crop_size):
         cfg.model.test_cfg.crop_size = crop_size
 
 
-def _scale_image_sizes(cfg, factor):
+def scale_image_sizes(cfg, factor):
     """Shrinks every resize in the pipelines (and the sliding-window stride) by `factor`."""
     def scaled(value):
         if isinstance(value, (list, tuple)):
@@ -160,7 +164,7 @@ def _scale_image_sizes(cfg, factor):
         cfg.model.test_cfg.stride = scaled(cfg.model.test_cfg.stride)
 
 
-def _set_max_iters(cfg, iters):
+def set_max_iters(cfg, iters):
     """Sets the schedule length and stretches the LR schedule with it (begin/end/milestones)."""
     old = cfg.train_cfg.max_iters
     cfg.train_cfg.max_iters = iters
@@ -183,13 +187,13 @@ def _pretrained_ref(model_cfg):
     return None
 
 
-def _drop_pretrained(model_cfg):
+def drop_pretrained(model_cfg):
     model_cfg.pretrained = None
     if _pretrained_ref(model_cfg):
         model_cfg.backbone.init_cfg = None
 
 
-def _use_cpu_safe_optim_wrapper(cfg):
+def use_cpu_safe_optim_wrapper(cfg):
     """MMEngine's AmpOptimWrapper asserts a GPU; without one, train in fp32 with the same optimizer."""
     import torch
     if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
@@ -215,8 +219,8 @@ def build_config(model, args):
         raise UserError(f'{config_file} is missing: every train_<model>.py needs configs/<model>.py.')
     cfg = Config.fromfile(config_file)
 
-    _set_data_root(cfg, DATA_ROOT)
-    _set_crop_size(cfg, CROP_SIZE)
+    set_data_root(cfg, DATA_ROOT)
+    set_crop_size(cfg, CROP_SIZE)
     cfg.train_dataloader.batch_size = BATCH_SIZE_PER_GPU
     cfg.train_cfg.type = 'FastResumeLoop'  # IterBasedTrainLoop that resumes in seconds (resume.py)
     cfg.train_cfg.val_interval = VAL_INTERVAL
@@ -227,12 +231,13 @@ def build_config(model, args):
     cfg.vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
     cfg.visualizer.vis_backends = copy.deepcopy(cfg.vis_backends)
     cfg.launcher = 'none'
+    speed.apply(cfg, args)
 
     if args.smoke:
-        _set_data_root(cfg, SMOKE_DATA_ROOT)
-        _scale_image_sizes(cfg, SMOKE_CROP_SIZE[0] / CROP_SIZE[0])
-        _set_crop_size(cfg, SMOKE_CROP_SIZE)
-        _set_max_iters(cfg, args.iters or SMOKE_ITERS)
+        set_data_root(cfg, SMOKE_DATA_ROOT)
+        scale_image_sizes(cfg, SMOKE_CROP_SIZE[0] / CROP_SIZE[0])
+        set_crop_size(cfg, SMOKE_CROP_SIZE)
+        set_max_iters(cfg, args.iters or SMOKE_ITERS)
         cfg.work_dir = SMOKE_WORK_DIR.format(model=model)
         cfg.default_hooks.logger.interval = 1
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -240,20 +245,17 @@ def build_config(model, args):
             cfg[loader].persistent_workers = False
         args.no_pretrain = args.no_pretrain or not args.pretrain  # an explicit --pretrain still loads
     if args.iters:
-        _set_max_iters(cfg, args.iters)
+        set_max_iters(cfg, args.iters)
     # at least one validation and one checkpoint, also in runs shorter than the interval
     cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, cfg.train_cfg.max_iters)
     cfg.default_hooks.checkpoint.interval = min(cfg.default_hooks.checkpoint.interval, cfg.train_cfg.max_iters)
 
     if args.auto_scale_lr:  # MMEngine multiplies the LR by the actual total batch / base_batch_size
         cfg.auto_scale_lr = dict(enable=True, base_batch_size=official_total_batch(model))
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.no_pretrain:
-        _drop_pretrained(cfg.model)
+        drop_pretrained(cfg.model)
     if args.data_root:
-        _set_data_root(cfg, args.data_root)
+        set_data_root(cfg, args.data_root)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     cfg.merge_from_dict(args.cfg_options)
@@ -426,8 +428,8 @@ def run(model, args):
         print(check_pretrained_loaded(build_model(cfg).backbone, source))
         return 0
 
-    check_data(_first_data_root(cfg), model, generate_tiny=args.smoke)
-    _use_cpu_safe_optim_wrapper(cfg)
+    check_data(first_data_root(cfg), model, generate_tiny=args.smoke)
+    use_cpu_safe_optim_wrapper(cfg)
     if args.amp and cfg.optim_wrapper.type != 'AmpOptimWrapper':
         raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
                         'Run without --amp.')
@@ -439,7 +441,7 @@ def run(model, args):
               f'Use --iters to train longer or --restart to start over.', file=sys.stderr)
         return 0
     if checkpoint:
-        _drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
+        drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
     source = prepare_pretrained(cfg, model, args.pretrain)
 
     import torch

@@ -40,9 +40,9 @@ def evaluate(path, model=None, data_root=None, aug_test=False):
     cfg = common.config_of_checkpoint(checkpoint, checkpoint_path, model)
     del checkpoint
     if data_root:
-        common._set_data_root(cfg, data_root)
-    common.check_data_root(common._first_data_root(cfg), model or 'fcn')
-    common._drop_pretrained(cfg.model)  # the checkpoint holds every weight
+        common.set_data_root(cfg, data_root)
+    common.check_data_root(common.first_data_root(cfg), model or 'fcn')
+    common.drop_pretrained(cfg.model)  # the checkpoint holds every weight
     _register_per_class_metric()
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = dict(type='IoUWithPerClass', iou_metrics=['mIoU'])

@@ -34,7 +34,7 @@ def load_model(path, model=None, device='cpu'):
     checkpoint_path = common.find_checkpoint(path)
     checkpoint = common.load_checkpoint_file(checkpoint_path)
     cfg = common.config_of_checkpoint(checkpoint, checkpoint_path, model)
-    common._drop_pretrained(cfg.model)
+    common.drop_pretrained(cfg.model)
     cfg.test_pipeline = cfg.val_dataloader.dataset.pipeline  # the pipeline it was validated with
     segmentor = init_model(cfg, checkpoint=None, device=device)
     segmentor.load_state_dict(checkpoint['state_dict'])

@@ -33,7 +33,7 @@ def _train(work_dir, iters, seed=1234):
     cfg.default_hooks.checkpoint.interval = 1
     checkpoint = common.set_up_resume(cfg, restart=False)
     if checkpoint:
-        common._drop_pretrained(cfg.model)
+        common.drop_pretrained(cfg.model)
     runner = Runner.from_cfg(cfg)
     recorder = RecordBatches()
     runner.register_hook(recorder)

@@ -1,0 +1,89 @@
+"""tools/benchmark.py and the speed switches (speed.py). Timings are printed, never asserted."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, run_script
+
+
+def _benchmark(*args):
+    result = subprocess.run([sys.executable, 'tools/benchmark.py', *map(str, args)], cwd=REPO,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{')]
+
+
+def test_benchmark_vs_official_prints_both_sides_and_their_ratio(tiny_ade, tmp_path):
+    table = tmp_path / 'bench.md'
+    [result] = _benchmark('fcn', '--vs-official', '--iters', 3, '--warmup', 1, '--crop', 64, '--markdown', table)
+    ours, official, ratio = result['ours'], result['official'], result['ratio']
+    for side in (ours, official):
+        assert side['iters'] == 3 and side['batch'] == 2 and side['crop'] == 64
+        assert 0 < side['ms_per_iter_median'] <= side['ms_per_iter_p90']
+        assert side['images_per_s'] == pytest.approx(2000 / side['ms_per_iter_median'], rel=0.01)
+        assert side['peak_mem_mb'] > 100 and side['gflops_per_image'] > 0 and side['tflops_achieved'] > 0
+        assert side['torch'] == torch.__version__ and side['mmcv'] == '2.1.0'
+    assert ratio['ms_per_iter_median'] == pytest.approx(
+        ours['ms_per_iter_median'] / official['ms_per_iter_median'], abs=0.001)
+    # the official path is MMSeg's own recipe: ResNetV1c's deep stem costs more than our torchvision ResNet
+    assert official['gflops_per_image'] > ours['gflops_per_image']
+    assert official['workers'] == 4 and ours['workers'] >= 1
+    assert table.read_text().splitlines()[2].startswith('| fcn | ')
+
+
+def test_benchmark_names_the_official_config_and_rejects_unknown_models():
+    from tools import benchmark
+    assert benchmark.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
+    assert benchmark.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
+    result = subprocess.run([sys.executable, 'tools/benchmark.py', 'fcnn'], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and 'unknown model(s) fcnn' in result.stderr
+
+
+def test_data_pipeline_throughput_is_measured_on_ade_size_images(tiny_ade):
+    [result] = _benchmark('--data-pipeline')
+    assert result['crop'] == [512, 512] and result['images_per_s_per_worker'] > 0
+    assert result['workers_for_batch2_at_50ms'] >= result['workers_for_batch2_at_100ms'] >= 1
+
+
+def test_amp_picks_bf16_where_supported_and_fp16_otherwise(monkeypatch):
+    import speed
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a, **k: True)
+    assert speed.amp_dtype() == 'bfloat16'
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a, **k: False)
+    assert speed.amp_dtype() == 'float16'
+
+
+def test_loader_workers_share_the_cpus_between_processes(monkeypatch):
+    import speed
+    monkeypatch.setattr(speed.os, 'sched_getaffinity', lambda pid: set(range(16)))
+    monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
+    monkeypatch.delenv('SLURM_NTASKS_PER_NODE', raising=False)
+    assert speed.loader_workers() == speed.MAX_LOADER_WORKERS
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '8')
+    assert speed.loader_workers() == 1
+    monkeypatch.setattr(speed.os, 'sched_getaffinity', lambda pid: {0, 1})
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
+    assert speed.loader_workers() == 1
+
+
+def test_switches_reach_the_config():
+    result = run_script('fcn', '--print-config', '--channels-last', '--compile')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "type='ChannelsLastHook'" in result.stdout and 'compile = True' in result.stdout
+    assert 'pin_memory=%s' % torch.cuda.is_available() in result.stdout
+
+
+def test_channels_last_training_stores_conv_weights_as_nhwc(tiny_ade, tmp_path):
+    import speed
+
+    class FakeRunner:
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
+
+    speed.ChannelsLastHook().before_train(FakeRunner)
+    assert FakeRunner.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    result = run_script('fcn', '--smoke', '--iters', 2, '--channels-last', '--work-dir', tmp_path / 'run')
+    assert result.returncode == 0, result.stderr[-3000:]
