@@ -532,9 +532,14 @@ def config_of_checkpoint(checkpoint, path, model=None):
     return Config.fromstring(text, '.py')
 
 
+def model_of(script_path):
+    """The model name of a train_<model>.py: the script's suffix."""
+    return re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
+
+
 def train(script_path, argv=None):
-    """Entry point of every train_<model>.py: the model name is the script's suffix."""
-    model = re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
+    """Entry point of every train_<model>.py."""
+    model = model_of(script_path)
     args = parse_args(model, argv)
     if args.no_pretrain and args.pretrain:
         raise SystemExit('error: --pretrain and --no-pretrain contradict each other: use one.')

@@ -27,7 +27,8 @@ def loader_workers():
 
 
 def amp_dtype():
-    """bf16 where the GPU supports it (no loss scaling needed, no overflow), else fp16 with dynamic loss scaling."""
+    """bf16 where the GPU supports it (fp32's range: no overflow), else fp16, which needs the dynamic loss scaling
+    apply() sets (MMEngine's GradScaler stays on with bf16 too, where it never has to scale down)."""
     return 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
 
 

@@ -28,9 +28,9 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 import common  # noqa: E402
+import speed  # noqa: E402
 
-MODELS = sorted(re.sub(r'^train_|\.py$', '', os.path.basename(path))
-                for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
+MODELS = sorted(common.model_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
 RATIO_KEYS = ('ms_per_iter_median', 'ms_per_iter_p90', 'data_wait_ms', 'images_per_s', 'peak_mem_mb')
 
 
@@ -71,21 +71,18 @@ def crop_size(args):
 
 
 def official_base(model):
-    """The official config configs/<model>.py inherits (its first mmseg:: base)."""
+    """The official recipe configs/<model>.py inherits, or None where it only inherits MMSeg's _base_ parts
+    (stdc: adapted from Cityscapes, no ADE20K recipe to compare with)."""
     with open(os.path.join(REPO_ROOT, 'configs', f'{model}.py')) as f:
-        text = f.read()
-    if model == 'stdc':  # adapted from Cityscapes: MMSeg has no ADE20K recipe to compare with
-        return None
-    return re.search(r"'(mmseg::[^']+)'", text).group(1)
+        recipe = re.search(r"'(mmseg::(?!_base_/)[^']+)'", f.read())
+    return recipe.group(1) if recipe else None
 
 
 def our_config(model, args, iters):
     argv = ['--no-pretrain', '--data-root', args.data_root, '--iters', str(iters)]
     argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
                                    ('--channels-last', args.channels_last)) if on]
-    cfg = common.build_config(model, common.parse_args(model, argv))
-    common.use_cpu_safe_optim_wrapper(cfg)
-    return cfg
+    return common.build_config(model, common.parse_args(model, argv))
 
 
 def official_config(model, args, iters):
@@ -106,7 +103,6 @@ def official_config(model, args, iters):
     if args.amp:  # exactly what MMSeg's tools/train.py --amp does
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
-    common.use_cpu_safe_optim_wrapper(cfg)
     return cfg
 
 
@@ -160,6 +156,7 @@ def measure(model, side, args):
     iters = args.warmup + args.iters + 1  # the first step has no previous end to time from
     common.check_data(args.data_root, model, generate_tiny=args.data_root == common.SMOKE_DATA_ROOT)
     cfg = (our_config if side == 'ours' else official_config)(model, args, iters)
+    common.use_cpu_safe_optim_wrapper(cfg)
     if crop != common.CROP_SIZE[0]:
         common.scale_image_sizes(cfg, crop / common.CROP_SIZE[0])
         common.set_crop_size(cfg, (crop, crop))
@@ -203,6 +200,15 @@ def measure(model, side, args):
         result['gflops_error'] = gflops_error
     shutil.rmtree(work_dir, ignore_errors=True)
     return result
+
+
+def child_argv(args):
+    """The options of this run that shape one side's measurement."""
+    argv = ['--iters', args.iters, '--warmup', args.warmup, '--data-root', args.data_root]
+    argv += ['--crop', args.crop] if args.crop else []
+    argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
+                                   ('--channels-last', args.channels_last)) if on]
+    return [str(arg) for arg in argv]
 
 
 def run_side(model, side, argv):
@@ -298,26 +304,21 @@ def data_pipeline(args, samples=60):
     per_worker = samples / (time.perf_counter() - start)
     return dict(benchmark='data pipeline', data=root if root == common.DATA_ROOT else 'tiny subset enlarged to 683x512',
                 crop=list(common.CROP_SIZE), images_per_s_per_worker=round(per_worker, 1),
-                default_workers=common.speed.loader_workers(),
-                workers_for_batch2_at_100ms=int(np.ceil(2 / 0.1 / per_worker)),
-                workers_for_batch2_at_50ms=int(np.ceil(2 / 0.05 / per_worker)))
+                default_workers=speed.loader_workers(),
+                workers_for_batch2_at_100ms=int(np.ceil(common.BATCH_SIZE_PER_GPU / 0.1 / per_worker)),
+                workers_for_batch2_at_50ms=int(np.ceil(common.BATCH_SIZE_PER_GPU / 0.05 / per_worker)))
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.side:
         print(json.dumps(measure(args.models[0], args.side, args)))
         return 0
     if args.data_pipeline:
         print(json.dumps(data_pipeline(args)), flush=True)
-    passed = [a for a in argv if a not in args.models + ['all', '--vs-official', '--data-pipeline']]
-    if '--markdown' in passed:
-        index = passed.index('--markdown')
-        del passed[index:index + 2]
     results = []
     for model in args.models:
-        results.append(compare(model, args, passed))
+        results.append(compare(model, args, child_argv(args)))
         print(json.dumps(results[-1]), flush=True)
     if args.markdown:
         with open(args.markdown, 'w') as f:
