@@ -11,6 +11,7 @@ import contextlib
 import copy
 import datetime
 import glob
+import json
 import os
 import re
 import sys
@@ -202,13 +203,23 @@ def use_cpu_safe_optim_wrapper(cfg):
             cfg.optim_wrapper.pop(key, None)
 
 
-def official_total_batch(model):
-    """The official recipe's total batch, from train_<model>.py's docstring ('total batch 4 GPUs x 4 = 16')."""
-    with open(os.path.join(REPO_ROOT, f'train_{model}.py')) as f:
-        match = re.search(r'total batch [^=]*= (\d+)', f.read())
-    if not match:
-        raise UserError(f'train_{model}.py does not state its official total batch; --auto-scale-lr needs it.')
-    return int(match.group(1))
+def official_recipe(model):
+    """What train_<model>.py's docstring states of the official recipe, the one place it is written:
+    total_batch ('total batch 4 GPUs x 4 = 16') and miou ('mIoU 35.94 (single scale)'), None where not stated."""
+    script = os.path.join(REPO_ROOT, f'train_{model}.py')
+    text = open(script).read() if os.path.isfile(script) else ''
+    batch = re.search(r'total batch [^=]*= (\d+)', text)
+    miou = re.search(r'mIoU ([\d.]+) \(single scale\)', text)
+    return dict(total_batch=int(batch.group(1)) if batch else None, miou=float(miou.group(1)) if miou else None)
+
+
+def read_scalars(work_dir):
+    """Every record MMEngine logged to <work_dir>/<timestamp>/vis_data/scalars.json, oldest run first."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    return records
 
 
 def build_config(model, args):
@@ -251,7 +262,10 @@ def build_config(model, args):
     cfg.default_hooks.checkpoint.interval = min(cfg.default_hooks.checkpoint.interval, cfg.train_cfg.max_iters)
 
     if args.auto_scale_lr:  # MMEngine multiplies the LR by the actual total batch / base_batch_size
-        cfg.auto_scale_lr = dict(enable=True, base_batch_size=official_total_batch(model))
+        official_batch = official_recipe(model)['total_batch']
+        if not official_batch:
+            raise UserError(f'train_{model}.py does not state its official total batch; --auto-scale-lr needs it.')
+        cfg.auto_scale_lr = dict(enable=True, base_batch_size=official_batch)
     if args.no_pretrain:
         drop_pretrained(cfg.model)
     if args.data_root:
@@ -415,6 +429,47 @@ def build_model(cfg):
     return model
 
 
+def build_runner(cfg, source=None):
+    """The MMEngine Runner of `cfg` with the project's run-time hooks: the pretrained-weights count before the
+    first step (`source` from prepare_pretrained), the stop on a non-finite loss, the last validation's
+    metrics (filled into the returned dict). tools/benchmark.py times this same Runner."""
+    import torch
+    from mmengine.hooks import Hook
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+    final_metrics = {}
+
+    class ProtocolHooks(Hook):
+        def before_train(self, runner):
+            if source is not None:  # after init_weights, before the first step
+                model_ = runner.model.module if is_model_wrapper(runner.model) else runner.model
+                runner.logger.info(check_pretrained_loaded(model_.backbone, source))
+                source.clear()  # the file's tensors are no longer needed
+
+        def after_val_epoch(self, runner, metrics=None):
+            final_metrics.clear()
+            final_metrics.update(metrics or {})
+
+    class StopOnNonFiniteLoss(Hook):
+        """Runs before the checkpoint hook: a diverged model is never saved over a good checkpoint."""
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            loss = (outputs or {}).get('loss')
+            if loss is not None and not torch.isfinite(loss).all():
+                kept = resume.last_good_checkpoint(runner.work_dir)
+                raise UserError(
+                    f'The loss became {float(loss.detach())} at iteration {runner.iter + 1}: training stopped. '
+                    + (f'The last good checkpoint, {kept}, is kept and a rerun continues from it. ' if kept else
+                       'No checkpoint was written yet. ')
+                    + 'Common causes: a learning rate too high for this batch size (try --cfg-options '
+                    'optim_wrapper.optimizer.lr=<smaller>), or --amp overflow (try without --amp).')
+
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(StopOnNonFiniteLoss(), priority='VERY_HIGH')
+    runner.register_hook(ProtocolHooks(), priority='LOWEST')
+    return runner, final_metrics
+
+
 def run(model, args):
     cfg = build_config(model, args)
     if args.print_config:
@@ -444,43 +499,10 @@ def run(model, args):
         drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
     source = prepare_pretrained(cfg, model, args.pretrain)
 
-    import torch
-    from mmengine.hooks import Hook
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
-
-    class ProtocolHooks(Hook):
-        metrics = None
-
-        def before_train(self, runner):
-            if source is not None:  # after init_weights, before the first step
-                model_ = runner.model.module if is_model_wrapper(runner.model) else runner.model
-                runner.logger.info(check_pretrained_loaded(model_.backbone, source))
-                source.clear()  # the file's tensors are no longer needed
-
-        def after_val_epoch(self, runner, metrics=None):
-            ProtocolHooks.metrics = metrics
-
-    class StopOnNonFiniteLoss(Hook):
-        """Runs before the checkpoint hook: a diverged model is never saved over a good checkpoint."""
-
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            loss = (outputs or {}).get('loss')
-            if loss is not None and not torch.isfinite(loss).all():
-                kept = resume.last_good_checkpoint(runner.work_dir)
-                raise UserError(
-                    f'The loss became {float(loss.detach())} at iteration {runner.iter + 1}: training stopped. '
-                    + (f'The last good checkpoint, {kept}, is kept and a rerun continues from it. ' if kept else
-                       'No checkpoint was written yet. ')
-                    + 'Common causes: a learning rate too high for this batch size (try --cfg-options '
-                    'optim_wrapper.optimizer.lr=<smaller>), or --amp overflow (try without --amp).')
-
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(StopOnNonFiniteLoss(), priority='VERY_HIGH')
-    runner.register_hook(ProtocolHooks(), priority='LOWEST')
+    runner, final_metrics = build_runner(cfg, source)
     runner.train()
-    if ProtocolHooks.metrics and runner.rank == 0:
-        _final_report(cfg, ProtocolHooks.metrics)
+    if final_metrics and runner.rank == 0:
+        _final_report(cfg, final_metrics)
     return 0
 
 
@@ -537,23 +559,33 @@ def model_of(script_path):
     return re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
 
 
+def exit_code(action, debug=False):
+    """Runs action() for a command line tool: a UserError becomes one paragraph on stderr and exit code 2; the
+    traceback only with --debug or ADE_SEG_DEBUG=1."""
+    try:
+        return action()
+    except UserError as error:
+        if debug or os.environ.get('ADE_SEG_DEBUG'):
+            raise
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+
+
+def _run_explaining_oom(model, args):
+    import torch
+    try:
+        return run(model, args)
+    except torch.OutOfMemoryError as error:
+        raise UserError(
+            f'CUDA ran out of memory ({str(error).splitlines()[0][:160]}). Try --amp, or a smaller batch '
+            f'(--cfg-options train_dataloader.batch_size=1), or fewer processes per GPU. Nothing was lost: '
+            f'the same command continues from the last checkpoint.') from error
+
+
 def train(script_path, argv=None):
     """Entry point of every train_<model>.py."""
     model = model_of(script_path)
     args = parse_args(model, argv)
     if args.no_pretrain and args.pretrain:
         raise SystemExit('error: --pretrain and --no-pretrain contradict each other: use one.')
-    import torch
-    try:
-        try:
-            sys.exit(run(model, args))
-        except torch.OutOfMemoryError as error:
-            raise UserError(
-                f'CUDA ran out of memory ({str(error).splitlines()[0][:160]}). Try --amp, or a smaller batch '
-                f'(--cfg-options train_dataloader.batch_size=1), or fewer processes per GPU. Nothing was lost: '
-                f'the same command continues from the last checkpoint.') from error
-    except UserError as error:
-        if args.debug or os.environ.get('ADE_SEG_DEBUG'):
-            raise
-        print(f'error: {error}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_code(lambda: _run_explaining_oom(model, args), args.debug))

@@ -87,15 +87,12 @@ def main(argv=None):
     parser.add_argument('--aug-test', action='store_true', help="MMSeg's flip + multi-scale test")
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
-    try:
+
+    def evaluate_and_report():
         checkpoint_path, metrics = evaluate(args.checkpoint, args.model, args.data_root, args.aug_test)
-    except common.UserError as error:
-        if args.debug:
-            raise
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    write_reports(checkpoint_path, metrics, args.aug_test)
-    return 0
+        write_reports(checkpoint_path, metrics, args.aug_test)
+        return 0
+    return common.exit_code(evaluate_and_report, args.debug)
 
 
 if __name__ == '__main__':

@@ -83,22 +83,19 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu', help='cpu (default) or cuda')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
-    try:
+
+    def segment_all():
         images = list_images(args.images)
         missing = [p for p in images if not os.path.isfile(p)]
         if not images or missing:
             raise common.UserError(f'No image to segment at {", ".join(missing[:3]) or args.images}.')
         segmentor, checkpoint_path = load_model(args.checkpoint, args.model, args.device)
-    except common.UserError as error:
-        if args.debug:
-            raise
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
-    for image_path in images:
-        mask, overlay, present = segment(segmentor, image_path, args.out)
-        print(f'{image_path}: {overlay} ({", ".join(present[:6])}{" ..." if len(present) > 6 else ""})')
-    return 0
+        os.makedirs(args.out, exist_ok=True)
+        for image_path in images:
+            mask, overlay, present = segment(segmentor, image_path, args.out)
+            print(f'{image_path}: {overlay} ({", ".join(present[:6])}{" ..." if len(present) > 6 else ""})')
+        return 0
+    return common.exit_code(segment_all, args.debug)
 
 
 if __name__ == '__main__':

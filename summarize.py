@@ -8,30 +8,15 @@ Official mIoUs are read from each train_<model>.py docstring, the one place they
 """
 import argparse
 import glob
-import json
 import os
-import re
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
-
-
-def official_miou(model):
-    """The single-scale mIoU in train_<model>.py's docstring, or None (e.g. STDC, no official recipe)."""
-    script = os.path.join(REPO_ROOT, f'train_{model}.py')
-    if not os.path.isfile(script):
-        return None
-    with open(script) as f:
-        match = re.search(r'mIoU ([\d.]+) \(single scale\)', f.read())
-    return float(match.group(1)) if match else None
+import common
 
 
 def summarize_run(work_dir):
     """Best mIoU, its iteration, training hours and peak memory of one work dir, from MMEngine's scalars."""
-    records = []
-    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
+    records = common.read_scalars(work_dir)
     vals = [r for r in records if 'mIoU' in r]
     if not vals:
         return None
@@ -50,7 +35,7 @@ def collect(work_dirs):
         run = summarize_run(work_dir)
         if run:
             model = os.path.basename(work_dir)[:-len('_ade20k')]
-            rows.append(dict(model=model, official=official_miou(model), **run))
+            rows.append(dict(model=model, official=common.official_recipe(model)['miou'], **run))
     return rows
 
 

@@ -1,5 +1,4 @@
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -9,21 +8,13 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = sorted(os.path.basename(p)[len('train_'):-len('.py')] for p in glob.glob(os.path.join(REPO, 'train_*.py')))
 sys.path.insert(0, REPO)
+from common import read_scalars as scalars  # noqa: E402
 
 
 def run_script(model, *args, timeout=900, env=None):
     """Runs train_<model>.py from the repo root, as a user would; returns the CompletedProcess."""
     return subprocess.run([sys.executable, f'train_{model}.py', *map(str, args)], cwd=REPO, text=True,
                           capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
-
-
-def scalars(work_dir):
-    """Every record MMEngine logged to <work_dir>/<timestamp>/vis_data/scalars.json, oldest run first."""
-    records = []
-    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
-    return records
 
 
 def final_miou(stdout):
