@@ -1,7 +1,9 @@
 """tools/benchmark.py and the speed switches (speed.py). Timings are printed, never asserted."""
 import json
+import math
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -32,6 +34,43 @@ def test_benchmark_vs_official_prints_both_sides_and_their_ratio(tiny_ade, tmp_p
     assert official['gflops_per_image'] > ours['gflops_per_image']
     assert official['workers'] == 4 and ours['workers'] >= 1
     assert table.read_text().splitlines()[2].startswith('| fcn | ')
+
+
+def test_paired_benchmark_steps_both_sides_in_one_process_and_crosses_over(tiny_ade):
+    [result] = _benchmark('fcn', '--vs-official', '--paired', '--repeat', 2, '--iters', 3, '--warmup', 1, '--crop', 64)
+    assert result['method'] == 'paired steps'
+    for side in (result['ours'], result['official']):
+        assert side['iters'] == 3 and side['ms_per_iter_median'] > 0
+        assert side['peak_mem_mb'] is None  # the process's memory belongs to both sides
+    first, second = result['ratio_ms_per_iter_of_each_run']  # ours stepped first, then official did
+    assert result['ratio']['ms_per_iter_median'] == pytest.approx(math.sqrt(first * second), abs=0.002)
+    assert 'peak_mem_mb' not in result['ratio']
+
+
+def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
+    from tools.benchmark import Turns
+    turns, order = Turns(['ours', 'official']), []
+
+    def side(label, steps, fails_at=None):
+        try:
+            for step in range(steps):
+                turns.wait(label)
+                if step == fails_at:
+                    raise RuntimeError('diverged')
+                order.append(label)
+                turns.pass_on(label)
+        except RuntimeError:
+            pass
+        finally:
+            turns.pass_on(label, finished=True)
+
+    threads = [threading.Thread(target=side, args=('official', 4, 2)), threading.Thread(target=side, args=('ours', 4))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert order == ['ours', 'official', 'ours', 'official', 'ours', 'ours']
 
 
 def test_benchmark_names_the_official_config_and_rejects_unknown_models():

@@ -15,6 +15,7 @@ On a GPU the crop is the protocol's 512x512; on a CPU it defaults to 128x128 to 
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import resource
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,7 +40,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('models', nargs='*', help=f'model names (train_<model>.py) or "all": {" ".join(MODELS)}')
     parser.add_argument('--iters', type=int, default=10, help='timed iterations (default 10)')
-    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations first (default 3)')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed iterations first (default 5; on a CPU the '
+                        'first ~5 steps are slower)')
     parser.add_argument('--crop', type=int, help='crop size (default 512 on a GPU, 128 on a CPU)')
     parser.add_argument('--data-root', default=common.SMOKE_DATA_ROOT,
                         help=f'ADE20K-format data (default the tiny subset {common.SMOKE_DATA_ROOT}, generated '
@@ -48,12 +51,18 @@ def parse_args(argv=None):
     parser.add_argument('--channels-last', action='store_true', help='ours with --channels-last')
     parser.add_argument('--vs-official', action='store_true', help='also time the official path, print the ratio')
     parser.add_argument('--repeat', type=int, default=1,
-                        help='run each side this many times, alternating ours/official, and keep the median run '
-                             '(a CPU shared with other work drifts by several percent)')
+                        help='measure this many times and report the geometric mean of the ratios (a CPU shared '
+                             'with other work drifts by several percent); with --paired, an even N balances which '
+                             'side steps first')
     parser.add_argument('--markdown', metavar='FILE', help='also write the results as a Markdown table')
     parser.add_argument('--data-pipeline', action='store_true',
                         help='measure the ADE20K train pipeline (decode + augment) in one process instead')
-    parser.add_argument('--side', choices=('ours', 'official'), help=argparse.SUPPRESS)  # internal: one child
+    parser.add_argument('--paired', action='store_true',
+                        help='with --vs-official: both sides in one process, one training step each in turn, so '
+                             'both see the same machine state (the tightest ratio; no memory figures)')
+    parser.add_argument('--side', metavar='SIDE[+SIDE...]',
+                        help='one measurement in this process (what each child runs): ours, official, or sides '
+                             'joined by + to train in turn; official+official measures the noise of the method')
     args = parser.parse_args(argv)
     if args.models == ['all']:
         args.models = MODELS
@@ -106,28 +115,68 @@ def official_config(model, args, iters):
     return cfg
 
 
-class StepTimer:
-    """Wall time of each training iteration (data wait included) and the data wait alone."""
+class Turns:
+    """Lets Runners in threads train one step at a time, in turn (ours, official, ours, ...): paired steps see
+    the same machine state, so their ratio is free of the drift that separates two processes run one after
+    the other. A side that finishes or fails drops out of the rotation."""
 
-    def __init__(self, sync):
-        self.sync, self.steps, self.waits, self._end = sync, [], [], None
+    def __init__(self, sides):
+        self.sides, self.current, self.out = list(sides), 0, set()
+        self.condition = threading.Condition()
+
+    def wait(self, side):
+        with self.condition:
+            self.condition.wait_for(lambda: self.sides[self.current] == side)
+
+    def _advance(self):
+        for _ in self.sides:
+            self.current = (self.current + 1) % len(self.sides)
+            if self.sides[self.current] not in self.out:
+                return
+
+    def pass_on(self, side, finished=False):
+        with self.condition:
+            if finished:
+                self.out.add(side)
+            if self.sides[self.current] == side:
+                self._advance()
+            self.condition.notify_all()
+
+
+class StepTimer:
+    """Wall time of each training step, data loading included, and the data wait alone; with `turns`, timed
+    from the moment this side's turn starts."""
+
+    def __init__(self, sync, side=None, turns=None):
+        self.sync, self.side, self.turns = sync, side, turns
+        self.steps, self.waits, self._start = [], [], None
+
+    def _begin(self):
+        if self.turns:
+            self.turns.wait(self.side)
+        self._start = time.perf_counter()
 
     def hook(self):
         from mmengine.hooks import Hook
         timer = self
 
         class StepTimerHook(Hook):
+            def before_train(self, runner):
+                timer._begin()
+
             def before_train_iter(self, runner, batch_idx, data_batch=None):
-                now = time.perf_counter()
-                if timer._end is not None:
-                    timer.waits.append(now - timer._end)
+                timer.waits.append(time.perf_counter() - timer._start)
 
             def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
                 timer.sync()
-                now = time.perf_counter()
-                if timer._end is not None:
-                    timer.steps.append(now - timer._end)
-                timer._end = now
+                timer.steps.append(time.perf_counter() - timer._start)
+                if timer.turns:
+                    timer.turns.pass_on(timer.side)
+                timer._begin()
+
+            def after_train(self, runner):
+                if timer.turns:
+                    timer.turns.pass_on(timer.side, finished=True)
 
         return StepTimerHook()
 
@@ -146,38 +195,45 @@ def gflops_per_image(model, crop, device):
         return None, f'{type(error).__name__}: {str(error).splitlines()[0][:120]}'
 
 
-def measure(model, side, args):
-    """One side, in this process: build the Runner, train warmup + iters, return the figures."""
-    import mmcv
+def prepare(model, side, args, turns=None, label=None):
+    """One side's Runner (the project's, for ours) with its step timer; validation, checkpoints and log lines off."""
     import torch
     from mmengine.runner import Runner
-    cuda = torch.cuda.is_available()
     crop = crop_size(args)
-    iters = args.warmup + args.iters + 1  # the first step has no previous end to time from
     common.check_data(args.data_root, model, generate_tiny=args.data_root == common.SMOKE_DATA_ROOT)
-    cfg = (our_config if side == 'ours' else official_config)(model, args, iters)
+    cfg = (our_config if side == 'ours' else official_config)(model, args, args.warmup + args.iters)
     common.use_cpu_safe_optim_wrapper(cfg)
     if crop != common.CROP_SIZE[0]:
         common.scale_image_sizes(cfg, crop / common.CROP_SIZE[0])
         common.set_crop_size(cfg, (crop, crop))
-    # measurement only: no validation, no checkpoints, no log lines inside the timed steps
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 10 ** 9
     cfg.log_level = 'WARNING'
-    work_dir = tempfile.mkdtemp(prefix=f'bench_{model}_{side}_')
-    cfg.work_dir = work_dir
-
-    timer = StepTimer(torch.cuda.synchronize if cuda else lambda: None)
-    runner = Runner.from_cfg(cfg)
+    label = label or side
+    cfg.work_dir = tempfile.mkdtemp(prefix=f'bench_{model}_{label}_')
+    # two Runners in one process need their own MessageHub, logger and visualizer (MMEngine names them)
+    cfg.experiment_name = cfg.visualizer.name = f'bench_{model}_{label}'
+    timer = StepTimer(torch.cuda.synchronize if torch.cuda.is_available() else lambda: None, label, turns)
+    runner = common.build_runner(cfg)[0] if side == 'ours' else Runner.from_cfg(cfg)
     runner.register_hook(timer.hook(), priority='VERY_LOW')
-    runner.train()
+    return runner, timer
+
+
+def figures(model, side, args, runner, timer, memory=True):
+    """The JSON figures of one trained side (memory=False where another Runner shared the process)."""
+    import mmcv
+    import torch
+    cuda = torch.cuda.is_available()
+    crop, cfg = crop_size(args), runner.cfg
     steps = sorted(timer.steps[args.warmup:])
     waits = timer.waits[args.warmup:]
     median_s = statistics.median(steps)
     net = runner.model.module if hasattr(runner.model, 'module') else runner.model
     gflops, gflops_error = gflops_per_image(net, crop, 'cuda' if cuda else 'cpu')
     batch = cfg.train_dataloader.batch_size
+    peak_mb = (torch.cuda.max_memory_allocated() / 2 ** 20 if cuda
+               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result = dict(
         model=model, side=side,
         device=torch.cuda.get_device_name() if cuda else f'CPU x{torch.get_num_threads()} threads',
@@ -190,16 +246,53 @@ def measure(model, side, args):
         ms_per_iter_p90=round(steps[min(len(steps) - 1, int(0.9 * len(steps)))] * 1000, 1),
         data_wait_ms=round(statistics.median(waits) * 1000, 2),
         images_per_s=round(batch / median_s, 2),
-        peak_mem_mb=round(torch.cuda.max_memory_allocated() / 2 ** 20 if cuda
-                          else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        peak_mem_kind='cuda max allocated' if cuda else 'process RSS',
+        peak_mem_mb=round(peak_mb) if memory else None,
+        peak_mem_kind=('cuda max allocated' if cuda else 'process RSS') if memory else 'n/a: sides share a process',
         gflops_per_image=gflops,
         # forward + backward ~ 3 forwards, counted in multiply-adds like the GFLOPs
         tflops_achieved=round(3 * gflops * batch / median_s / 1000, 3) if gflops else None)
     if gflops_error:
         result['gflops_error'] = gflops_error
-    shutil.rmtree(work_dir, ignore_errors=True)
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
     return result
+
+
+def measure(model, side, args):
+    """One side alone in this process: train warmup + iters, return the figures."""
+    runner, timer = prepare(model, side, args)
+    runner.train()
+    return figures(model, side, args, runner, timer)
+
+
+def measure_paired(model, args, sides=('ours', 'official')):
+    """The sides in this process, each Runner in a thread, one step each in turn (Turns). Step times only: the
+    process's memory belongs to all sides. `sides` may repeat a side (an A/A check of the method's noise)."""
+    labels = [f'{side}{index}' if sides.count(side) > 1 else side for index, side in enumerate(sides)]
+    turns = Turns(labels)
+    prepared = [prepare(model, side, args, turns, label) for side, label in zip(sides, labels)]
+    errors = {}
+
+    def train(label, runner):
+        try:
+            runner.train()
+        except BaseException as error:  # reported in the JSON; the other side goes on alone
+            errors[label] = f'{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ""}'
+        finally:
+            turns.pass_on(label, finished=True)
+
+    threads = [threading.Thread(target=train, args=(label, runner)) for label, (runner, _) in zip(labels, prepared)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = {}
+    for side, label, (runner, timer) in zip(sides, labels, prepared):
+        if label in errors:
+            results[label] = dict(model=model, side=side, error=errors[label])
+            shutil.rmtree(runner.cfg.work_dir, ignore_errors=True)
+        else:
+            results[label] = figures(model, side, args, runner, timer, memory=False)
+    return results
 
 
 def child_argv(args):
@@ -212,14 +305,15 @@ def child_argv(args):
 
 
 def run_side(model, side, argv):
-    """Runs one side in a child process (its own peak memory, no state shared with the other side)."""
+    """One measurement (--side) in a child process: its own peak memory, no state shared with another."""
     child = subprocess.run([sys.executable, os.path.abspath(__file__), model, '--side', side] + argv,
                            capture_output=True, text=True, cwd=REPO_ROOT)
     for line in child.stdout.splitlines():
         if line.startswith('{'):
             return json.loads(line)
     tail = (child.stderr.strip().splitlines() or ['no output'])[-1]
-    return dict(model=model, side=side, error=f'exit {child.returncode}: {tail[:300]}')
+    error = dict(model=model, side=side, error=f'exit {child.returncode}: {tail[:300]}')
+    return {part: error for part in side.split('+')} if '+' in side else error
 
 
 def median_run(runs):
@@ -233,24 +327,40 @@ def median_run(runs):
     return chosen
 
 
-def compare(model, args, argv):
-    has_official = args.vs_official and official_base(model) is not None
-    ours_runs, official_runs = [], []
-    for _ in range(args.repeat):  # alternating, so a drifting machine affects both sides alike
-        ours_runs.append(run_side(model, 'ours', argv))
-        if has_official:
-            official_runs.append(run_side(model, 'official', argv))
-    ours = median_run(ours_runs)
-    if not args.vs_official:
-        return ours
-    result = dict(model=model, ours=ours)
-    if not has_official:
-        result['official'] = dict(error='no official ADE20K config (adapted from Cityscapes)')
-        return result
-    official = result['official'] = median_run(official_runs)
-    if 'error' not in ours and 'error' not in official:
-        result['ratio'] = {key: round(ours[key] / official[key], 3) for key in RATIO_KEYS if official[key]}
+def ratios(ours, official):
+    return {key: ours[key] / official[key] for key in RATIO_KEYS if official.get(key) and ours.get(key) is not None}
+
+
+def combine(runs):
+    """Several measurements of both sides: the geometric mean of each ratio, and the run whose step-time ratio
+    is nearest to it (a real run, so its figures belong together)."""
+    good = [run for run in runs if 'error' not in run['ours'] and 'error' not in run['official']]
+    if not good:
+        return dict(runs[0])
+    each = [ratios(run['ours'], run['official']) for run in good]
+    mean = {key: math.exp(statistics.fmean(math.log(ratio[key]) for ratio in each))
+            for key in each[0] if all(key in ratio for ratio in each)}
+    nearest = min(range(len(good)), key=lambda i: abs(math.log(each[i]['ms_per_iter_median'] /
+                                                               mean['ms_per_iter_median'])))
+    result = dict(good[nearest], ratio={key: round(value, 3) for key, value in mean.items()})
+    if len(runs) > 1:
+        result['ratio_ms_per_iter_of_each_run'] = [round(ratio['ms_per_iter_median'], 3) for ratio in each]
     return result
+
+
+def compare(model, args, argv):
+    if not args.vs_official:
+        return median_run([run_side(model, 'ours', argv) for _ in range(args.repeat)])
+    if official_base(model) is None:
+        return dict(model=model, ours=median_run([run_side(model, 'ours', argv) for _ in range(args.repeat)]),
+                    official=dict(error='no official ADE20K config (adapted from Cityscapes)'))
+    runs = []
+    for index in range(args.repeat):
+        if args.paired:  # crossover: the side that steps first swaps from run to run
+            runs.append(run_side(model, 'ours+official' if index % 2 == 0 else 'official+ours', argv))
+        else:  # separate processes, alternating, so a drifting machine affects both sides alike
+            runs.append(dict(ours=run_side(model, 'ours', argv), official=run_side(model, 'official', argv)))
+    return dict(model=model, method='paired steps' if args.paired else 'separate processes', **combine(runs))
 
 
 def markdown(results):
@@ -263,7 +373,7 @@ def markdown(results):
             lines.append(f"| {result['model']} | error: {ours['error']} |" + ' |' * 9)
             continue
         cells = [ours['model'], ours['ms_per_iter_median'], ours['ms_per_iter_p90'], ours['data_wait_ms'],
-                 ours['images_per_s'], ours['peak_mem_mb'], ours['gflops_per_image'] or 'n/a',
+                 ours['images_per_s'], ours['peak_mem_mb'] or 'n/a', ours['gflops_per_image'] or 'n/a',
                  ours['tflops_achieved'] or 'n/a', official.get('ms_per_iter_median', official.get('error', '')),
                  ratio.get('ms_per_iter_median', ''), ratio.get('peak_mem_mb', '')]
         lines.append('| ' + ' | '.join(str(cell) for cell in cells) + ' |')
@@ -312,7 +422,8 @@ def data_pipeline(args, samples=60):
 def main(argv=None):
     args = parse_args(argv)
     if args.side:
-        print(json.dumps(measure(args.models[0], args.side, args)))
+        model, sides = args.models[0], args.side.split('+')
+        print(json.dumps(measure_paired(model, args, sides) if len(sides) > 1 else measure(model, args.side, args)))
         return 0
     if args.data_pipeline:
         print(json.dumps(data_pipeline(args)), flush=True)
