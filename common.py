@@ -251,9 +251,6 @@ def build_config(model, args):
         set_max_iters(cfg, args.iters or SMOKE_ITERS)
         cfg.work_dir = SMOKE_WORK_DIR.format(model=model)
         cfg.default_hooks.logger.interval = 1
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[loader].num_workers = 0
-            cfg[loader].persistent_workers = False
         args.no_pretrain = args.no_pretrain or not args.pretrain  # an explicit --pretrain still loads
     if args.iters:
         set_max_iters(cfg, args.iters)

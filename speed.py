@@ -41,11 +41,12 @@ class ChannelsLastHook(Hook):
 
 
 def apply(cfg, args):
-    """The speed settings of the command line (args.amp, args.compile, args.channels_last) and the defaults."""
-    workers = loader_workers()
+    """The speed settings of the command line (args.amp, args.compile, args.channels_last, args.smoke) and the
+    defaults."""
+    workers = 0 if args.smoke else loader_workers()  # a few smoke steps: starting workers costs more than it saves
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = workers
-        cfg[loader].persistent_workers = True
+        cfg[loader].persistent_workers = workers > 0
         cfg[loader].pin_memory = torch.cuda.is_available()
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
