@@ -33,6 +33,7 @@ import common  # noqa: E402
 import speed  # noqa: E402
 
 MODELS = sorted(common.model_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
+CHILD_TIMEOUT_S = 3600  # one measurement; a hung child becomes an error in the JSON
 RATIO_KEYS = ('ms_per_iter_median', 'ms_per_iter_p90', 'data_wait_ms', 'images_per_s', 'peak_mem_mb')
 
 
@@ -274,6 +275,10 @@ def measure_paired(model, args, sides=('ours', 'official')):
 
     def train(label, runner):
         try:
+            # Runner.train() builds and forks the loader workers in this thread: the other threads must be
+            # parked meanwhile (a fork while another thread holds a lock can hang the worker), so even the
+            # set-up before the first step waits for this side's turn
+            turns.wait(label)
             runner.train()
         except BaseException as error:  # reported in the JSON; the other side goes on alone
             errors[label] = f'{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ""}'
@@ -306,8 +311,11 @@ def child_argv(args):
 
 def run_side(model, side, argv):
     """One measurement (--side) in a child process: its own peak memory, no state shared with another."""
-    child = subprocess.run([sys.executable, os.path.abspath(__file__), model, '--side', side] + argv,
-                           capture_output=True, text=True, cwd=REPO_ROOT)
+    try:
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), model, '--side', side] + argv,
+                               capture_output=True, text=True, cwd=REPO_ROOT, timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child = subprocess.CompletedProcess([], 'timeout', '', f'no result within {CHILD_TIMEOUT_S} s')
     for line in child.stdout.splitlines():
         if line.startswith('{'):
             return json.loads(line)
