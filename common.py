@@ -207,7 +207,10 @@ def official_recipe(model):
     """What train_<model>.py's docstring states of the official recipe, the one place it is written:
     total_batch ('total batch 4 GPUs x 4 = 16') and miou ('mIoU 35.94 (single scale)'), None where not stated."""
     script = os.path.join(REPO_ROOT, f'train_{model}.py')
-    text = open(script).read() if os.path.isfile(script) else ''
+    text = ''
+    if os.path.isfile(script):
+        with open(script) as f:
+            text = f.read()
     batch = re.search(r'total batch [^=]*= (\d+)', text)
     miou = re.search(r'mIoU ([\d.]+) \(single scale\)', text)
     return dict(total_batch=int(batch.group(1)) if batch else None, miou=float(miou.group(1)) if miou else None)
@@ -554,6 +557,11 @@ def config_of_checkpoint(checkpoint, path, model=None):
 def model_of(script_path):
     """The model name of a train_<model>.py: the script's suffix."""
     return re.sub(r'^train_', '', os.path.splitext(os.path.basename(script_path))[0])
+
+
+def all_models():
+    """Every model of this collection: one per train_<model>.py, sorted."""
+    return sorted(model_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
 
 
 def exit_code(action, debug=False):

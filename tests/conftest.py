@@ -1,4 +1,3 @@
-import glob
 import os
 import subprocess
 import sys
@@ -6,9 +5,10 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = sorted(os.path.basename(p)[len('train_'):-len('.py')] for p in glob.glob(os.path.join(REPO, 'train_*.py')))
 sys.path.insert(0, REPO)
-from common import read_scalars as scalars  # noqa: E402
+from common import all_models, read_scalars as scalars  # noqa: E402
+
+MODELS = all_models()
 
 
 def run_script(model, *args, timeout=900, env=None):

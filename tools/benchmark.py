@@ -32,7 +32,7 @@ sys.path.insert(0, REPO_ROOT)
 import common  # noqa: E402
 import speed  # noqa: E402
 
-MODELS = sorted(common.model_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
+MODELS = common.all_models()
 CHILD_TIMEOUT_S = 3600  # one measurement; a hung child becomes an error in the JSON
 RATIO_KEYS = ('ms_per_iter_median', 'ms_per_iter_p90', 'data_wait_ms', 'images_per_s', 'peak_mem_mb')
 
@@ -175,10 +175,6 @@ class StepTimer:
                     timer.turns.pass_on(timer.side)
                 timer._begin()
 
-            def after_train(self, runner):
-                if timer.turns:
-                    timer.turns.pass_on(timer.side, finished=True)
-
         return StepTimerHook()
 
 
@@ -282,7 +278,7 @@ def measure_paired(model, args, sides=('ours', 'official')):
             runner.train()
         except BaseException as error:  # reported in the JSON; the other side goes on alone
             errors[label] = f'{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ""}'
-        finally:
+        finally:  # done or failed: out of the rotation
             turns.pass_on(label, finished=True)
 
     threads = [threading.Thread(target=train, args=(label, runner)) for label, (runner, _) in zip(labels, prepared)]
