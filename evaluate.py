@@ -12,7 +12,11 @@ import math
 import os
 import sys
 
-import common
+from training.checkpoints import checkpoint_trust
+from training.config import data_root_of, set_data_root
+from training.dataset_check import check_data_root
+from training.errors import exit_code
+from training.trained import load_trained
 
 
 def _register_per_class_metric():
@@ -35,14 +39,11 @@ def _register_per_class_metric():
 def evaluate(path, model=None, data_root=None, aug_test=False):
     """{'aAcc', 'mIoU', 'mAcc', 'IoU.<class>'...} of a checkpoint (or a work dir's best) on ADE20K val."""
     from mmengine.runner import Runner
-    checkpoint_path = common.find_checkpoint(path)
-    checkpoint = common.load_checkpoint_file(checkpoint_path)
-    cfg = common.config_of_checkpoint(checkpoint, checkpoint_path, model)
+    checkpoint_path, checkpoint, cfg = load_trained(path, model)
     del checkpoint
     if data_root:
-        common.set_data_root(cfg, data_root)
-    common.check_data_root(common.first_data_root(cfg), model or 'fcn')
-    common.drop_pretrained(cfg.model)  # the checkpoint holds every weight
+        set_data_root(cfg, data_root)
+    check_data_root(data_root_of(cfg), model or 'fcn')
     _register_per_class_metric()
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = dict(type='IoUWithPerClass', iou_metrics=['mIoU'])
@@ -53,7 +54,7 @@ def evaluate(path, model=None, data_root=None, aug_test=False):
     cfg.work_dir = os.path.join(os.path.dirname(os.path.abspath(checkpoint_path)), 'eval')
     cfg.load_from, cfg.resume, cfg.launcher = checkpoint_path, False, 'none'
     cfg.default_hooks.pop('visualization', None)
-    with common.checkpoint_trust(checkpoint_path):
+    with checkpoint_trust(checkpoint_path):
         metrics = Runner.from_cfg(cfg).test()
     return checkpoint_path, metrics
 
@@ -92,7 +93,7 @@ def main(argv=None):
         checkpoint_path, metrics = evaluate(args.checkpoint, args.model, args.data_root, args.aug_test)
         write_reports(checkpoint_path, metrics, args.aug_test)
         return 0
-    return common.exit_code(evaluate_and_report, args.debug)
+    return exit_code(evaluate_and_report, args.debug)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
-import common
+from training.errors import UserError, exit_code
+from training.trained import load_trained
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -31,11 +32,7 @@ def list_images(source):
 
 def load_model(path, model=None, device='cpu'):
     from mmseg.apis import init_model
-    checkpoint_path = common.find_checkpoint(path)
-    checkpoint = common.load_checkpoint_file(checkpoint_path)
-    cfg = common.config_of_checkpoint(checkpoint, checkpoint_path, model)
-    common.drop_pretrained(cfg.model)
-    cfg.test_pipeline = cfg.val_dataloader.dataset.pipeline  # the pipeline it was validated with
+    checkpoint_path, checkpoint, cfg = load_trained(path, model)
     segmentor = init_model(cfg, checkpoint=None, device=device)
     segmentor.load_state_dict(checkpoint['state_dict'])
     from mmseg.datasets import ADE20KDataset
@@ -88,14 +85,14 @@ def main(argv=None):
         images = list_images(args.images)
         missing = [p for p in images if not os.path.isfile(p)]
         if not images or missing:
-            raise common.UserError(f'No image to segment at {", ".join(missing[:3]) or args.images}.')
+            raise UserError(f'No image to segment at {", ".join(missing[:3]) or args.images}.')
         segmentor, checkpoint_path = load_model(args.checkpoint, args.model, args.device)
         os.makedirs(args.out, exist_ok=True)
         for image_path in images:
             mask, overlay, present = segment(segmentor, image_path, args.out)
             print(f'{image_path}: {overlay} ({", ".join(present[:6])}{" ..." if len(present) > 6 else ""})')
         return 0
-    return common.exit_code(segment_all, args.debug)
+    return exit_code(segment_all, args.debug)
 
 
 if __name__ == '__main__':

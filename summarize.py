@@ -4,19 +4,20 @@
 
 Scans work_dirs/*_ade20k/ and writes results.md (model, best mIoU, its iteration, official mIoU,
 difference, training time, peak GPU memory) and results.png, a bar chart of ours vs official.
-Official mIoUs are read from each train_<model>.py docstring, the one place they are written.
+Official mIoUs are each train_<model>.py's OFFICIAL['miou'], the one place they are written.
 """
 import argparse
 import glob
 import os
 import sys
 
-import common
+from training.checkpoints import read_scalars
+from training.experiments import official_of
 
 
 def summarize_run(work_dir):
     """Best mIoU, its iteration, training hours and peak memory of one work dir, from MMEngine's scalars."""
-    records = common.read_scalars(work_dir)
+    records = read_scalars(work_dir)
     vals = [r for r in records if 'mIoU' in r]
     if not vals:
         return None
@@ -35,7 +36,7 @@ def collect(work_dirs):
         run = summarize_run(work_dir)
         if run:
             model = os.path.basename(work_dir)[:-len('_ade20k')]
-            rows.append(dict(model=model, official=common.official_recipe(model)['miou'], **run))
+            rows.append(dict(model=model, official=official_of(model).get('miou'), **run))
     return rows
 
 

@@ -1,4 +1,5 @@
-"""tools/benchmark.py and the speed switches (speed.py). Timings are printed, never asserted."""
+"""tools/benchmark.py (training/benchmark.py) and the speed switches (training/speed.py). Timings are printed,
+never asserted."""
 import json
 import math
 import subprocess
@@ -27,12 +28,10 @@ def test_benchmark_vs_official_prints_both_sides_and_their_ratio(tiny_ade, tmp_p
         assert 0 < side['ms_per_iter_median'] <= side['ms_per_iter_p90']
         assert side['images_per_s'] == pytest.approx(2000 / side['ms_per_iter_median'], rel=0.01)
         assert side['peak_mem_mb'] > 100 and side['gflops_per_image'] > 0 and side['tflops_achieved'] > 0
-        assert side['torch'] == torch.__version__ and side['mmcv'] == '2.1.0'
+        assert side['torch'] == torch.__version__ and math.isfinite(side['final_loss'])
     assert ratio['ms_per_iter_median'] == pytest.approx(
         ours['ms_per_iter_median'] / official['ms_per_iter_median'], abs=0.001)
-    # the official path is MMSeg's own recipe: ResNetV1c's deep stem costs more than our torchvision ResNet
-    assert official['gflops_per_image'] > ours['gflops_per_image']
-    assert official['workers'] == 4 and ours['workers'] >= 1
+    assert ours['workers'] >= 1
     assert table.read_text().splitlines()[2].startswith('| fcn | ')
 
 
@@ -48,7 +47,7 @@ def test_paired_benchmark_steps_both_sides_in_one_process_and_crosses_over(tiny_
 
 
 def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
-    from tools.benchmark import Turns
+    from training.benchmark import Turns
     turns, order = Turns(['ours', 'official']), []
 
     def side(label, steps, fails_at=None):
@@ -74,9 +73,10 @@ def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
 
 
 def test_benchmark_names_the_official_config_and_rejects_unknown_models():
-    from tools import benchmark
+    from training import benchmark
     assert benchmark.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
     assert benchmark.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
+    assert benchmark.official_base('vit_deit') is None  # ported from its authors' code: no MMSeg recipe
     result = subprocess.run([sys.executable, 'tools/benchmark.py', 'fcnn'], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and 'unknown model(s) fcnn' in result.stderr
 
@@ -88,7 +88,7 @@ def test_data_pipeline_throughput_is_measured_on_ade_size_images(tiny_ade):
 
 
 def test_amp_picks_bf16_where_supported_and_fp16_otherwise(monkeypatch):
-    import speed
+    from training import speed
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a, **k: True)
     assert speed.amp_dtype() == 'bfloat16'
@@ -97,7 +97,7 @@ def test_amp_picks_bf16_where_supported_and_fp16_otherwise(monkeypatch):
 
 
 def test_loader_workers_share_the_cpus_between_processes(monkeypatch):
-    import speed
+    from training import speed
     monkeypatch.setattr(speed.os, 'sched_getaffinity', lambda pid: set(range(16)))
     monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
     monkeypatch.delenv('SLURM_NTASKS_PER_NODE', raising=False)
@@ -112,17 +112,36 @@ def test_loader_workers_share_the_cpus_between_processes(monkeypatch):
 def test_switches_reach_the_config():
     result = run_script('fcn', '--print-config', '--channels-last', '--compile')
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "type='ChannelsLastHook'" in result.stdout and 'compile = True' in result.stdout
+    assert 'channels_last = True' in result.stdout and 'compile = True' in result.stdout
     assert 'pin_memory=%s' % torch.cuda.is_available() in result.stdout
 
 
-def test_channels_last_training_stores_conv_weights_as_nhwc(tiny_ade, tmp_path):
-    import speed
+def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path):
+    from training.runner import ProjectRunner, build_config, build_runner
+    from training.experiments import load_script
+    wrapped = []
+    original = ProjectRunner.__mro__[1].wrap_model
 
-    class FakeRunner:
-        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
-
-    speed.ChannelsLastHook().before_train(FakeRunner)
-    assert FakeRunner.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    def record(self, model_wrapper_cfg, model):  # what MMEngine's wrap_model (DDP) receives
+        wrapped.append(model.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last))
+        return original(self, model_wrapper_cfg, model)
+    script = load_script('fcn')
+    cfg, _ = build_config(script.config, script.OFFICIAL, ['--smoke', '--iters', '2', '--channels-last',
+                                                             '--work-dir', str(tmp_path / 'in_process')])
+    try:
+        ProjectRunner.__mro__[1].wrap_model = record
+        build_runner(cfg)
+    finally:
+        ProjectRunner.__mro__[1].wrap_model = original
+    assert wrapped == [True]
     result = run_script('fcn', '--smoke', '--iters', 2, '--channels-last', '--work-dir', tmp_path / 'run')
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_amp_is_compared_in_the_same_precision_on_both_sides(monkeypatch):
+    from training import benchmark, speed
+    monkeypatch.setattr(speed, 'amp_dtype', lambda: 'bfloat16')  # as on an H100
+    args = benchmark.parse_args(['fcn', '--amp'])
+    official = benchmark.official_config('fcn', args, 10)
+    assert official.optim_wrapper.type == 'AmpOptimWrapper' and official.optim_wrapper.dtype == 'bfloat16'
+    assert benchmark.our_config('fcn', args, 10).optim_wrapper.dtype == 'bfloat16'

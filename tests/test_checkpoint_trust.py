@@ -1,12 +1,13 @@
-"""compat.py lets torch.load (weights_only, the default since torch 2.6) read MMEngine's checkpoints,
-and nothing more: `getattr` only while resuming from the run's own checkpoint."""
+"""Checkpoints written before the plain-type format (training/checkpoints.py) pickle MMEngine's HistoryBuffers:
+training/compat.py lets torch.load (weights_only, the default since torch 2.6) read them, and nothing more:
+`getattr` only while resuming from (or, in evaluate/infer, reading) the run's own checkpoint."""
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
-import compat
+from training import compat
 
 
 class NotAllowed:

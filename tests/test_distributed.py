@@ -24,3 +24,13 @@ def test_two_processes_train_and_resume(tiny_ade, tmp_path):
     assert f'continuing from {work_dir}/iter_2.pth' in second.stderr
     assert (work_dir / 'iter_4.pth').is_file()
     assert [r['step'] for r in scalars(work_dir) if 'loss' in r] == [1, 2, 3, 4]
+
+
+def test_two_processes_accumulate_to_the_total_batch(tiny_ade, tmp_path):
+    import torch
+    from mmengine.config import Config
+    run = _torchrun('--smoke', '--iters', 1, '--total-batch', 16, '--work-dir', tmp_path / 'fcn')
+    assert run.returncode == 0, run.stderr[-5000:]
+    # 2 processes x 2 images x 4 accumulated iterations = 16 images per optimizer step; 1 step = 4 iterations
+    checkpoint = torch.load(tmp_path / 'fcn' / 'iter_4.pth', weights_only=True)
+    assert Config.fromstring(checkpoint['meta']['cfg'], '.py').optim_wrapper.accumulative_counts == 4

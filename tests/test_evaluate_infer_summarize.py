@@ -42,9 +42,21 @@ def test_evaluate_aug_test(trained_run):
     assert json.loads((work_dir / 'eval_iter_6_aug.json').read_text())['aug_test'] is True
 
 
-def test_a_checkpoint_outside_its_run_is_not_trusted(trained_run, tmp_path):
-    # MMEngine checkpoints pickle getattr(...): allowed only for a run's own checkpoints (beside last_checkpoint)
-    shutil.copy(trained_run[0] / 'iter_6.pth', tmp_path / 'downloaded.pth')
+def test_a_copied_checkpoint_evaluates_anywhere(trained_run, tmp_path):
+    shutil.copy(trained_run[0] / 'iter_6.pth', tmp_path / 'copied.pth')  # plain types: nothing to trust
+    result = _tool('evaluate.py', tmp_path / 'copied.pth')
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_an_old_format_checkpoint_outside_its_run_is_not_trusted(trained_run, tmp_path):
+    # checkpoints written before the plain-type format pickle getattr(...) in MMEngine's HistoryBuffers: allowed
+    # only for a run's own checkpoints (beside last_checkpoint)
+    import torch
+
+    from training.checkpoints import from_plain_types
+    checkpoint = torch.load(trained_run[0] / 'iter_6.pth', weights_only=True)
+    checkpoint['message_hub'] = from_plain_types(checkpoint['message_hub'])
+    torch.save(checkpoint, tmp_path / 'downloaded.pth')
     result = _tool('evaluate.py', tmp_path / 'downloaded.pth')
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert 'cannot be read as a checkpoint without trusting it: it pickles getattr' in result.stderr

@@ -1,6 +1,5 @@
 """Resuming skips sampler indices instead of replaying batches: the next step comes as fast at
 iteration 100,000 as at iteration 2, on the samples an uninterrupted run sees."""
-import argparse
 import itertools
 import os
 import time
@@ -8,9 +7,11 @@ import time
 import torch
 from mmengine.dataset import InfiniteSampler
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
-import common
+from training.config import drop_pretrained
+from training.experiments import load_script
+from training.resume import set_up_resume
+from training.runner import build_config, build_runner
 
 
 class RecordBatches(Hook):
@@ -25,16 +26,14 @@ class RecordBatches(Hook):
 
 
 def _train(work_dir, iters, seed=1234):
-    args = argparse.Namespace(**{**vars(common.parse_args('fcn', [])), 'smoke': True, 'iters': iters,
-                                 'work_dir': str(work_dir)})
-    cfg = common.build_config('fcn', args)
+    script = load_script('fcn')
+    cfg, _ = build_config(script.config, script.OFFICIAL, ['--smoke', '--iters', str(iters), '--work-dir', str(work_dir)])
     cfg.randomness = dict(seed=seed)
     cfg.experiment_name = f'{os.path.basename(work_dir)}-{iters}-{time.time_ns()}'  # own logger and message hub
     cfg.default_hooks.checkpoint.interval = 1
-    checkpoint = common.set_up_resume(cfg, restart=False)
-    if checkpoint:
-        common.drop_pretrained(cfg.model)
-    runner = Runner.from_cfg(cfg)
+    if set_up_resume(cfg, restart=False):
+        drop_pretrained(cfg.model)
+    runner, _ = build_runner(cfg)
     recorder = RecordBatches()
     runner.register_hook(recorder)
     started = time.perf_counter()

@@ -13,8 +13,8 @@ from conftest import REPO, run_script
 
 USERS = {  # which scripts use which seed file (the configs/<model>.py name it)
     'torchvision_resnet50': ['fcn', 'pspnet', 'deeplabv3plus', 'upernet', 'gcnet', 'isanet', 'nonlocal', 'dnlnet',
-                             'psanet', 'pointrend', 'knet', 'fastfcn', 'sem_fpn', 'maskformer', 'mask2former'],
-    'official_swin_base_384_22k': ['swin'],
+                             'psanet', 'pointrend', 'knet', 'fastfcn', 'maskformer', 'mask2former'],
+    'official_swin_base_384_22k': ['swin', 'sem_fpn'],
     'timm_vit_base_384': ['vit_deit', 'segmenter'],
     'mmseg_mit_b0': ['segformer'],
     'mmpretrain_poolformer_s12': ['poolformer'],
@@ -54,6 +54,23 @@ def test_check_pretrain_loads_every_backbone_tensor(weight_files, fixture, model
     assert result.returncode == 0, result.stderr[-3000:]
     loaded, expected = _loaded_line(result)
     assert loaded == expected > 100
+
+
+@pytest.mark.parametrize('model,fixture,loaded,new', [
+    ('vit_deit', 'timm_vit_base_384', 147, r'^(?!layers\.\d+\.(ln|attn\.attn|ffn\.layers)|patch_embed|pos_embed)'),
+    ('sem_fpn', 'official_swin_base_384_22k', 349, r'\.semantic_layer\.')])
+def test_ported_models_load_every_vit_or_swin_tensor_and_count_their_own(weight_files, model, fixture, loaded, new):
+    """ViT-Adapter: all 147 ViT tensors of the file (its cls_token and final norm are unused, as in the official
+    code); SeMask: all 349 Swin tensors. Their own tensors (adapter, layer scales; semantic layers) are reported as
+    newly initialised, and nothing else is."""
+    from training.runner import build_model
+    from training.trained import experiment_config
+    result = run_script(model, '--check-pretrain', '--pretrain', weight_files[fixture])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _loaded_line(result) == (loaded, loaded)
+    backbone = build_model(experiment_config(model, ['--no-pretrain'])).backbone
+    own = [k for k in backbone.state_dict() if not k.endswith('num_batches_tracked') and re.search(new, k)]
+    assert f'; {len(own)} tensors of {type(backbone).__name__} newly initialised' in result.stdout
 
 
 def test_conversion_is_cached_and_the_original_untouched(weight_files):
@@ -129,7 +146,7 @@ def test_models_without_a_seed_file_say_where_to_get_theirs():
 
 # ---- the conversions themselves, tensor by tensor and output by output --------------------------
 def test_swin_conversion_keeps_every_tensor(weight_files):
-    from pretrained import _swin_official_to_mmseg
+    from training.pretrained import _swin_official_to_mmseg
     official = torch.load(weight_files['official_swin_base_384_22k'])['model']
     converted = _swin_official_to_mmseg(official)
     for key, value in official.items():
@@ -147,7 +164,7 @@ def test_swin_conversion_keeps_every_tensor(weight_files):
 
 
 def test_vit_conversion_keeps_every_tensor(weight_files):
-    from pretrained import _timm_vit_to_mmseg
+    from training.pretrained import _timm_vit_to_mmseg
     timm_state = torch.load(weight_files['timm_vit_base_384'])
     converted = _timm_vit_to_mmseg(timm_state)
     assert len(converted) == len([k for k in timm_state if not k.startswith('head')])
@@ -161,11 +178,11 @@ def _backbone(model, weight_file, **overrides):
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
 
-    import common
+    from training.pretrained import prepare_for
     register_all_modules()
     cfg = Config.fromfile(os.path.join(REPO, 'configs', f'{model}.py'))
     cfg.model.backbone.update(overrides)
-    source = common.prepare_pretrained(cfg, model, weight_file)  # verifies, converts, points the config at it
+    source = prepare_for(cfg, model, weight_file)  # verifies, converts, points the config at it
     backbone = MODELS.build(cfg.model.backbone)
     if cfg.model.get('pretrained'):  # EncoderDecoder hands model.pretrained to its backbone
         backbone.init_cfg = dict(type='Pretrained', checkpoint=cfg.model.pretrained)
@@ -195,7 +212,7 @@ def test_resnet50_features_equal_torchvision(weight_files):
 def test_vit_features_equal_timm(weight_files):
     import timm
     # at the file's own 384 resolution no position-embedding resize happens; last layer, final norm
-    backbone, _ = _backbone('vit_deit', weight_files['timm_vit_base_384'], img_size=(384, 384), out_indices=11,
+    backbone, _ = _backbone('segmenter', weight_files['timm_vit_base_384'], img_size=(384, 384), out_indices=11,
                             final_norm=True)
     reference = timm.create_model('vit_base_patch16_384')
     reference.load_state_dict(torch.load(weight_files['timm_vit_base_384']))

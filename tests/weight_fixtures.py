@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from pretrained import sha256_of
+from training.pretrained import sha256_of
 
 
 def save_as_release(state, directory, stem):

@@ -8,8 +8,12 @@
 #   SYSTEM_TORCH=1          keep the torch already installed for $PYTHON (e.g. a GPU image's CUDA
 #                           build): .venv sees the system site-packages and torch is not reinstalled
 #   MMCV_CACHE=DIR          where built MMCV wheels are kept (default: ~/.cache/ade20k-seg/mmcv-wheels)
-#   FORCE_CUDA=1            build MMCV's CUDA ops even if no GPU is visible (needs nvcc)
-#   TORCH_CUDA_ARCH_LIST    GPU architectures for the CUDA build, e.g. "8.0;9.0"
+#   FORCE_CUDA=1            build MMCV's CUDA ops even if no GPU is visible (for the architectures of
+#                           TORCH_CUDA_ARCH_LIST, else every one torch has kernels for)
+#   TORCH_CUDA_ARCH_LIST    GPU architectures for the CUDA build, e.g. "8.0;9.0" (default: the visible GPUs')
+#   MMCV_CPU_OPS=1          CPU ops only, even on a GPU machine (psanet, mask2former, maskformer then fail on it)
+#   CUDA_HOME=DIR           the CUDA toolkit to compile with (default: the nvcc on PATH if its CUDA major is
+#                           torch's, else NVIDIA's compiler from PyPI, installed into .venv)
 #   MAX_JOBS=N              parallel compile jobs for the MMCV build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,34 +65,45 @@ step "build tools for MMCV (setuptools<82 keeps pkg_resources, which mmcv's setu
 pip_q install "setuptools<82" wheel ninja psutil ||
     fail "pip could not install setuptools<82, wheel, ninja, psutil." "check network access to PyPI and rerun 'make install'."
 
-# CUDA ops exactly when MMCV's own setup.py would build them (GPU visible or FORCE_CUDA=1), and only if
-# this torch is a CUDA build and nvcc exists; otherwise the CPU ops.
-read -r TORCH_FULL PY_TAG TORCH_CUDA GPU_VISIBLE < <("$PY" -c "
-import sys, torch
-print(torch.__version__.split('+')[0], f'cp{sys.version_info.major}{sys.version_info.minor}',
-      torch.version.cuda or 'none', int(torch.cuda.is_available()))")
-if [ "$TORCH_CUDA" != none ] && command -v nvcc >/dev/null && { [ "$GPU_VISIBLE" = 1 ] || [ "${FORCE_CUDA:-0}" = 1 ]; }; then
-    export FORCE_CUDA=1
-    ARCHS=${TORCH_CUDA_ARCH_LIST:-native}
-    DEVICE_TAG="cu${TORCH_CUDA//./}-sm${ARCHS//[^0-9a-zA-Z]/_}"
-else
-    export FORCE_CUDA=0
-    DEVICE_TAG=cpu
-fi
+TORCH_FULL=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
+PY_TAG=$("$PY" -c "import sys; print(f'cp{sys.version_info.major}{sys.version_info.minor}')")
+
+step "decide how to build MMCV's ops (training/install_plan.py)"
+# sets MMCV_OPS (cpu|cuda), CUDA_COMPILER (system|pypi|''), PLAN_CUDA_HOME, PLAN_ARCH_LIST, DEVICE_TAG,
+# PYPI_CUDA_PACKAGES and BUILD_ENV (the variables of the MMCV build); an error says why and what to do
+plan=$("$PY" -m training.install_plan --shell --venv-cuda-home "$PWD/$VENV/cuda") ||
+    { echo "" >&2; echo "install failed at step '$CURRENT_STEP' (see the error above)." >&2; exit 1; }
+eval "$plan"
+echo "    MMCV ops: $MMCV_OPS${PLAN_ARCH_LIST:+ for sm ${PLAN_ARCH_LIST}}${CUDA_COMPILER:+, compiler: $CUDA_COMPILER ($PLAN_CUDA_HOME)}"
 WHEEL_DIR="$MMCV_CACHE/mmcv-$MMCV_VERSION-torch$TORCH_FULL-$PY_TAG-$DEVICE_TAG"
 
+if [ "$CUDA_COMPILER" = pypi ]; then
+    step "NVIDIA's CUDA compiler from PyPI ($PYPI_CUDA_PACKAGES), laid out as CUDA_HOME=$PLAN_CUDA_HOME"
+    # shellcheck disable=SC2086
+    pip_q install $PYPI_CUDA_PACKAGES ||
+        fail "pip could not install NVIDIA's CUDA compiler ($PYPI_CUDA_PACKAGES)." \
+             "check network access to PyPI, or install a CUDA toolkit of torch's CUDA version and put its nvcc on PATH, then rerun 'make install'."
+    "$PY" -m training.install_plan --cuda-home "$PLAN_CUDA_HOME" >/dev/null ||
+        fail "NVIDIA's PyPI compiler could not be laid out as a CUDA toolkit (see the error above)." \
+             "rerun 'make install'; or install a CUDA toolkit and put its nvcc on PATH."
+fi
+
 step "mmcv $MMCV_VERSION with compiled ops ($DEVICE_TAG)"
-if "$PY" -c "import mmcv, mmcv.ops, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+if "$PY" -c "import mmcv, mmcv.ops, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null &&
+        "$PY" -m training.install_plan --verify "$MMCV_OPS" 2>/dev/null; then
     echo "    already installed"
 else
     wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)
     if [ -n "$wheel" ]; then
         echo "    using cached wheel $wheel"
     else
-        echo "    no cached wheel in $WHEEL_DIR: building from the sdist (15-20 min on 2 CPU cores, longer with CUDA)"
+        echo "    no cached wheel in $WHEEL_DIR: building from the sdist (15-20 min on 2 CPU cores for CPU ops;"
+        echo "    CUDA ops: ~45 min on 2 cores, minutes on 16)"
         src=$(mktemp -d)
-        # pip prepares metadata by running setup.py, which imports torch: hence --no-build-isolation here too
-        pip_q download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$src" ||
+        # pip prepares metadata by running setup.py, which imports torch (--no-build-isolation) and takes its
+        # CUDA branch whenever torch sees a GPU: the download itself runs without CUDA
+        CUDA_VISIBLE_DEVICES='' FORCE_CUDA=0 pip_q download --no-deps --no-binary :all: --no-build-isolation \
+            "mmcv==$MMCV_VERSION" -d "$src" ||
             fail "could not download the mmcv $MMCV_VERSION sdist from PyPI." "check network access to PyPI and rerun 'make install'."
         tar xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src"
         # torch >= 2.14 headers need C++20; mmcv hard-codes -std=c++17 and no variable overrides it
@@ -96,7 +111,8 @@ else
         export MAX_JOBS=${MAX_JOBS:-$(($(nproc) + 1))}
         mkdir -p "$WHEEL_DIR"
         # --no-build-isolation: in an isolated build env there is no torch and mmcv silently builds without ops
-        "$PY" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
+        # shellcheck disable=SC2086
+        env $BUILD_ENV "$PY" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
             -w "$src/dist" "$src/mmcv-$MMCV_VERSION" > "$src/build.log" 2>&1 ||
             { tail -n 30 "$src/build.log" >&2
               fail "compiling MMCV's ops failed (full log: $src/build.log)." \
@@ -124,6 +140,9 @@ pip_q install -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"}
          "check network access to PyPI and rerun 'make install'."
 
 step "check the installed stack"
+problem=$("$PY" -m training.install_plan --verify "$MMCV_OPS" 2>&1) ||
+    fail "the installed MMCV does not have the $MMCV_OPS ops this machine needs: $problem." \
+         "delete $WHEEL_DIR and run 'rm -rf .venv && make install' to rebuild it here."
 "$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf .venv && make install'; if it repeats, report the error."
 import torch, mmcv, mmengine, mmseg, mmdet, mmpretrain
 from mmcv.ops import PSAMask  # needs the compiled _ext

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Training speed of a train_<model>.py config, optionally against MMSeg's official tools/train.py path.
 
     python tools/benchmark.py fcn                        # one JSON line: ms/iter, data wait, memory, GFLOPs
@@ -6,7 +5,7 @@
     python tools/benchmark.py all --vs-official --markdown bench.md
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
 
-Ours is exactly the config train_<model>.py trains with (configs/<model>.py + common.py + the switches);
+Ours is exactly the config train_<model>.py trains with (its config() + the command-line switches);
 official is MMSeg's config as tools/train.py would run it, plus only the protocol overrides (data root,
 batch 2 per GPU, crop, iterations). Both train the same data without pretrained weights (random init
 costs the same), validation and checkpoints off, each in its own process (so peak memory is its own).
@@ -17,7 +16,6 @@ import glob
 import json
 import math
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -27,12 +25,17 @@ import tempfile
 import threading
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-import common  # noqa: E402
-import speed  # noqa: E402
+from . import speed
+from .config import (REPO_ROOT, crop_size_of, data_root_of, drop_pretrained, set_crop_size, set_data_root,
+                     set_max_iters, use_cpu_safe_optim_wrapper)
+from .dataset_check import check_data
+from .experiments import all_names, load_script, official_mmseg_config, official_of
+from .runner import build_config, build_runner
+from .smoke import SMOKE_DATA_ROOT
 
-MODELS = common.all_models()
+MODELS = all_names()
+COMMAND = os.path.join(REPO_ROOT, 'tools', 'benchmark.py')
+CPU_CROP = 128
 CHILD_TIMEOUT_S = 3600  # one measurement; a hung child becomes an error in the JSON
 RATIO_KEYS = ('ms_per_iter_median', 'ms_per_iter_p90', 'data_wait_ms', 'images_per_s', 'peak_mem_mb')
 
@@ -44,8 +47,8 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=5, help='untimed iterations first (default 5; on a CPU the '
                         'first ~5 steps are slower)')
     parser.add_argument('--crop', type=int, help='crop size (default 512 on a GPU, 128 on a CPU)')
-    parser.add_argument('--data-root', default=common.SMOKE_DATA_ROOT,
-                        help=f'ADE20K-format data (default the tiny subset {common.SMOKE_DATA_ROOT}, generated '
+    parser.add_argument('--data-root', default=SMOKE_DATA_ROOT,
+                        help=f'ADE20K-format data (default the tiny subset {SMOKE_DATA_ROOT}, generated '
                              'if missing; the pipeline resizes every image to ADE scale anyway)')
     parser.add_argument('--amp', action='store_true', help='ours with --amp, official with tools/train.py --amp')
     parser.add_argument('--compile', action='store_true', help='ours with --compile')
@@ -75,28 +78,30 @@ def parse_args(argv=None):
     return args
 
 
-def crop_size(args):
+def crop_size(args, cfg):
+    """The crop to time: --crop, else on a GPU the script's own (the protocol's 512), on a CPU 128."""
     import torch
-    return args.crop or (common.CROP_SIZE[0] if torch.cuda.is_available() else 128)
+    return args.crop or (crop_size_of(cfg)[0] if torch.cuda.is_available() else CPU_CROP)
 
 
 def official_base(model):
-    """The official recipe configs/<model>.py inherits, or None where it only inherits MMSeg's _base_ parts
-    (stdc: adapted from Cityscapes, no ADE20K recipe to compare with)."""
-    with open(os.path.join(REPO_ROOT, 'configs', f'{model}.py')) as f:
-        recipe = re.search(r"'(mmseg::(?!_base_/)[^']+)'", f.read())
-    return recipe.group(1) if recipe else None
+    """The official MMSeg recipe of train_<model>.py (its OFFICIAL['config']), or None where MMSeg has none
+    (vit_deit, sem_fpn: ported from their authors' code; stdc: adapted from Cityscapes)."""
+    return official_mmseg_config(official_of(model))
 
 
 def our_config(model, args, iters):
     argv = ['--no-pretrain', '--data-root', args.data_root, '--iters', str(iters)]
     argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
                                    ('--channels-last', args.channels_last)) if on]
-    return common.build_config(model, common.parse_args(model, argv))
+    script = load_script(model)
+    return build_config(script.config, script.OFFICIAL, argv)[0]
 
 
 def official_config(model, args, iters):
-    """MMSeg's config + what `tools/train.py CONFIG [--amp] --cfg-options` would set for the protocol."""
+    """MMSeg's config + what `tools/train.py CONFIG [--amp] --cfg-options` would set for the protocol (data root,
+    the script's crop and batch per GPU, iterations). --amp in the same precision as ours: MMSeg's own --amp is
+    float16, ours bfloat16 where the GPU has it, and a ratio between two precisions would say nothing."""
     from mmengine.config import Config
     with tempfile.NamedTemporaryFile('w', suffix='.py', dir=os.path.join(REPO_ROOT, 'configs'),
                                      prefix='.official_', delete=False) as f:
@@ -105,14 +110,16 @@ def official_config(model, args, iters):
         cfg = Config.fromfile(f.name)
     finally:
         os.remove(f.name)
-    common.set_data_root(cfg, args.data_root)
-    common.set_crop_size(cfg, common.CROP_SIZE)
-    cfg.train_dataloader.batch_size = common.BATCH_SIZE_PER_GPU
-    common.set_max_iters(cfg, iters)
-    common.drop_pretrained(cfg.model)
-    if args.amp:  # exactly what MMSeg's tools/train.py --amp does
+    script = load_script(model)
+    set_data_root(cfg, args.data_root)
+    set_crop_size(cfg, script.crop_size)
+    cfg.train_dataloader.batch_size = script.batch_size
+    set_max_iters(cfg, iters)
+    drop_pretrained(cfg.model)
+    if args.amp:  # what MMSeg's tools/train.py --amp does, in our precision
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+        cfg.optim_wrapper.dtype = speed.amp_dtype()
     return cfg
 
 
@@ -196,13 +203,12 @@ def prepare(model, side, args, turns=None, label=None):
     """One side's Runner (the project's, for ours) with its step timer; validation, checkpoints and log lines off."""
     import torch
     from mmengine.runner import Runner
-    crop = crop_size(args)
-    common.check_data(args.data_root, model, generate_tiny=args.data_root == common.SMOKE_DATA_ROOT)
+    check_data(args.data_root, model, generate_tiny=args.data_root == SMOKE_DATA_ROOT)
     cfg = (our_config if side == 'ours' else official_config)(model, args, args.warmup + args.iters)
-    common.use_cpu_safe_optim_wrapper(cfg)
-    if crop != common.CROP_SIZE[0]:
-        common.scale_image_sizes(cfg, crop / common.CROP_SIZE[0])
-        common.set_crop_size(cfg, (crop, crop))
+    use_cpu_safe_optim_wrapper(cfg)
+    crop = crop_size(args, cfg)
+    if (crop, crop) != crop_size_of(cfg):
+        set_crop_size(cfg, (crop, crop))  # the resizes scale with it
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 10 ** 9
@@ -212,7 +218,7 @@ def prepare(model, side, args, turns=None, label=None):
     # two Runners in one process need their own MessageHub, logger and visualizer (MMEngine names them)
     cfg.experiment_name = cfg.visualizer.name = f'bench_{model}_{label}'
     timer = StepTimer(torch.cuda.synchronize if torch.cuda.is_available() else lambda: None, label, turns)
-    runner = common.build_runner(cfg)[0] if side == 'ours' else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)[0] if side == 'ours' else Runner.from_cfg(cfg)
     runner.register_hook(timer.hook(), priority='VERY_LOW')
     return runner, timer
 
@@ -222,7 +228,8 @@ def figures(model, side, args, runner, timer, memory=True):
     import mmcv
     import torch
     cuda = torch.cuda.is_available()
-    crop, cfg = crop_size(args), runner.cfg
+    cfg = runner.cfg
+    crop = crop_size_of(cfg)[0]
     steps = sorted(timer.steps[args.warmup:])
     waits = timer.waits[args.warmup:]
     median_s = statistics.median(steps)
@@ -246,6 +253,7 @@ def figures(model, side, args, runner, timer, memory=True):
         peak_mem_mb=round(peak_mb) if memory else None,
         peak_mem_kind=('cuda max allocated' if cuda else 'process RSS') if memory else 'n/a: sides share a process',
         gflops_per_image=gflops,
+        final_loss=round(float(runner.message_hub.get_scalar('train/loss').current()), 4),
         # forward + backward ~ 3 forwards, counted in multiply-adds like the GFLOPs
         tflops_achieved=round(3 * gflops * batch / median_s / 1000, 3) if gflops else None)
     if gflops_error:
@@ -308,7 +316,7 @@ def child_argv(args):
 def run_side(model, side, argv):
     """One measurement (--side) in a child process: its own peak memory, no state shared with another."""
     try:
-        child = subprocess.run([sys.executable, os.path.abspath(__file__), model, '--side', side] + argv,
+        child = subprocess.run([sys.executable, COMMAND, model, '--side', side] + argv,
                                capture_output=True, text=True, cwd=REPO_ROOT, timeout=CHILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         child = subprocess.CompletedProcess([], 'timeout', '', f'no result within {CHILD_TIMEOUT_S} s')
@@ -395,13 +403,14 @@ def data_pipeline(args, samples=60):
     from mmseg.registry import DATASETS
     torch.set_num_threads(1)
     cv2.setNumThreads(0)
-    root = common.DATA_ROOT if os.path.isdir(common.DATA_ROOT) else None
+    protocol_root = data_root_of(load_script('fcn').config())
+    root = protocol_root if os.path.isdir(protocol_root) else None
     if root is None:
-        common.check_data(common.SMOKE_DATA_ROOT, 'fcn', generate_tiny=True)
+        check_data(SMOKE_DATA_ROOT, 'fcn', generate_tiny=True)
         root = tempfile.mkdtemp(prefix='ade_size_')
         for kind, ext, interpolation in (('images', 'jpg', cv2.INTER_LINEAR), ('annotations', 'png', cv2.INTER_NEAREST)):
             os.makedirs(os.path.join(root, kind, 'training'))
-            for path in glob.glob(os.path.join(common.SMOKE_DATA_ROOT, kind, 'training', f'*.{ext}')):
+            for path in glob.glob(os.path.join(SMOKE_DATA_ROOT, kind, 'training', f'*.{ext}')):
                 image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
                 cv2.imwrite(os.path.join(root, kind, 'training', os.path.basename(path)),
                             cv2.resize(image, (683, 512), interpolation=interpolation))
@@ -416,11 +425,12 @@ def data_pipeline(args, samples=60):
     for index in range(samples):
         dataset[index % len(dataset)]
     per_worker = samples / (time.perf_counter() - start)
-    return dict(benchmark='data pipeline', data=root if root == common.DATA_ROOT else 'tiny subset enlarged to 683x512',
-                crop=list(common.CROP_SIZE), images_per_s_per_worker=round(per_worker, 1),
+    batch = cfg.train_dataloader.batch_size
+    return dict(benchmark='data pipeline', data=root if root == protocol_root else 'tiny subset enlarged to 683x512',
+                crop=list(crop_size_of(cfg)), images_per_s_per_worker=round(per_worker, 1),
                 default_workers=speed.loader_workers(),
-                workers_for_batch2_at_100ms=int(np.ceil(common.BATCH_SIZE_PER_GPU / 0.1 / per_worker)),
-                workers_for_batch2_at_50ms=int(np.ceil(common.BATCH_SIZE_PER_GPU / 0.05 / per_worker)))
+                workers_for_batch2_at_100ms=int(np.ceil(batch / 0.1 / per_worker)),
+                workers_for_batch2_at_50ms=int(np.ceil(batch / 0.05 / per_worker)))
 
 
 def main(argv=None):
@@ -439,7 +449,3 @@ def main(argv=None):
         with open(args.markdown, 'w') as f:
             f.write(markdown(results))
     return 1 if any('error' in r.get('ours', r) for r in results) else 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

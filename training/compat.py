@@ -1,7 +1,7 @@
 """What the pinned stack (torch 2.14, mmengine 0.10.7, mmcv 2.1.0, mmseg 1.2.2) needs to work together.
 
-Imported by common.py before anything loads a checkpoint. Each fix says why it exists; drop it when
-the stack it works around is upgraded.
+Imported by training/checkpoints.py, so by every entry point, before anything loads a checkpoint. Each fix says
+why it exists; drop it when the stack it works around is upgraded.
 """
 import contextlib
 import functools
@@ -15,6 +15,8 @@ import torch
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 # ---- Resuming on torch >= 2.6 -----------------------------------------------------------------
+# (Checkpoints this project writes now keep MMEngine's run state in plain types (training/checkpoints.py) and
+# need none of this; it lets runs written before that format resume, and evaluate from their own work dir.)
 # torch.load defaults to weights_only=True since torch 2.6, and mmengine 0.10.7 calls it without
 # weights_only (fixed only on mmengine's unreleased main), so resuming fails with "Weights only load
 # failed". Instead of turning weights_only off (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 would trust every

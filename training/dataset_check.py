@@ -1,6 +1,5 @@
-"""Checks an ADEChallengeData2016 directory once, before a long run, and remembers that it passed.
-
-    python tools/check_ade.py [data/ade/ADEChallengeData2016]
+"""Checks an ADEChallengeData2016 directory once, before a long run, and remembers that it passed
+(command line: tools/check_ade.py).
 
 Finds what would otherwise stop a run at iteration 37,000: a missing directory, an empty split, an
 image without its annotation (or the reverse), an image or annotation that cannot be decoded, and a
@@ -14,6 +13,8 @@ import sys
 
 import numpy as np
 from PIL import Image
+
+from .errors import UserError
 
 SPLITS = ('training', 'validation')
 MAX_LABEL = 150  # ADE20K: 0 = other, 1..150 = classes
@@ -94,15 +95,31 @@ def describe(root, problems):
             f'python tools/check_ade.py {root}')
 
 
-def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else 'data/ade/ADEChallengeData2016'
-    problems = check_ade(root, use_cache=False)
+ADE20K_DOWNLOAD = ('mkdir -p data/ade && '
+                   'wget http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip -P data/ade && '
+                   'unzip -q data/ade/ADEChallengeData2016.zip -d data/ade')
+
+
+def check_data_root(data_root, name):
+    missing = [sub for sub in ('images/training', 'annotations/training', 'images/validation',
+                               'annotations/validation') if not os.path.isdir(os.path.join(data_root, sub))]
+    if missing:
+        where = (f'{data_root} does not exist' if not os.path.isdir(data_root)
+                 else f'{data_root} has no {", ".join(missing)}')
+        raise UserError(
+            f'ADE20K not found: {where}. '
+            f'Download and unpack it with: {ADE20K_DOWNLOAD}  (or point --data-root at your '
+            f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{name}.py --smoke)')
+
+
+def check_data(data_root, name, generate_tiny=False):
+    """The dataset is there and every file decodes with labels in range (cached once passed); with
+    generate_tiny, a missing directory is filled with the generated tiny subset first."""
+    if generate_tiny and not os.path.exists(data_root):
+        from .tiny_ade import make_tiny_ade
+        os.makedirs(os.path.dirname(os.path.abspath(data_root)), exist_ok=True)
+        print(f'generated the tiny ADE subset in {make_tiny_ade(data_root)}', file=sys.stderr)
+    check_data_root(data_root, name)
+    problems = check_ade(data_root)
     if problems:
-        print(describe(root, problems), file=sys.stderr)
-        return 2
-    print(f'{root}: ok')
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+        raise UserError(describe(data_root, problems))

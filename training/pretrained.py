@@ -15,6 +15,34 @@ import re
 
 import torch
 
+from .config import pretrained_ref
+from .errors import UserError
+
+# file name in pretrain/ -> where to download it (the original description's files first)
+PRETRAINED_URLS = {
+    'resnet50-11ad3fa6.pth': 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+    'swin_base_patch4_window12_384_22k.pth':
+        'https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_base_patch4_window12_384_22k.pth',
+    'jx_vit_base_p16_384-83fb41ba.pth':
+        'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-vitjx/jx_vit_base_p16_384-83fb41ba.pth',
+    'mit_b0_20220624-7e0fe6dd.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b0_20220624-7e0fe6dd.pth',
+    'poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth':
+        'https://download.openmmlab.com/mmpretrain/v1.0/poolformer/poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth',
+    # the official recipes' own weights for the models none of the five files fits
+    'hrnetv2_w18-00eb2006.pth': 'https://download.openmmlab.com/pretrain/third_party/hrnetv2_w18-00eb2006.pth',
+    'mscan_t_20230227-119e8c9f.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segnext/mscan_t_20230227-119e8c9f.pth',
+    'jx_vit_large_p16_384-b3be5167.pth':
+        'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-vitjx/jx_vit_large_p16_384-b3be5167.pth',
+    'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth':
+        'https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
+    'resnest101_d2-f3b931b2.pth': 'https://download.openmmlab.com/pretrain/third_party/resnest101_d2-f3b931b2.pth',
+    'pcpvt_small_20220308-e638c41c.pth':
+        'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/twins/pcpvt_small_20220308-e638c41c.pth',
+}
+
+
 class PretrainedError(Exception):
     """A pretrained file is missing, corrupt, of the wrong kind, or did not load."""
 
@@ -143,14 +171,24 @@ def prepare(path, layout_of, how_to_get):
 
 
 # ---- prove it loaded -------------------------------------------------------------------------
+def _either(*patterns):
+    """One regular expression matching any of `patterns` (None where all are None)."""
+    present = [p for p in patterns if p]
+    return '|'.join(f'(?:{p})' for p in present) or None
+
+
 def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=''):
-    """(loaded, expected, missing, unused): backbone tensors equal to the file's out of all it should get,
-    the ones it did not get, and the file's tensors the backbone did not take (beyond `unused_ok`)."""
+    """(loaded, expected, missing, unused, new): backbone tensors equal to the file's out of all it should get,
+    the ones it did not get, the file's tensors the backbone did not take (beyond `unused_ok`), and how many
+    tensors the backbone itself declares new (a backbone class's NEW_PARAMETERS: an adapter around a ViT, the
+    semantic layers inside a Swin; likewise its UNUSED_PRETRAINED)."""
+    new_parameters = getattr(type(backbone), 'NEW_PARAMETERS', None)
+    not_in_file = _either(not_in_file, new_parameters)
+    unused_ok = _either(unused_ok, getattr(type(backbone), 'UNUSED_PRETRAINED', None))
     if prefix:
         file_state = {k[len(prefix):]: v for k, v in file_state.items() if k.startswith(prefix)}
-    model_state = backbone.state_dict()
-    expected = {k: v for k, v in model_state.items()
-                if not k.endswith('num_batches_tracked') and not (not_in_file and re.search(not_in_file, k))}
+    model_state = {k: v for k, v in backbone.state_dict().items() if not k.endswith('num_batches_tracked')}
+    expected = {k: v for k, v in model_state.items() if not (not_in_file and re.search(not_in_file, k))}
     missing = []
     for key, value in expected.items():
         source = file_state.get(key)
@@ -162,4 +200,57 @@ def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=
         elif not torch.equal(source.to(value.dtype).cpu(), value.detach().cpu()):
             missing.append(key)
     unused = [k for k in file_state if k not in model_state and not (unused_ok and re.search(unused_ok, k))]
-    return len(expected) - len(missing), len(expected), missing, unused
+    new = sum(1 for k in model_state if new_parameters and re.search(new_parameters, k))
+    return len(expected) - len(missing), len(expected), missing, unused, new
+
+
+# ---- the config's weight file, for a run ---------------------------------------------------------
+def prepare_for(cfg, name, path=None):
+    """Verifies (and converts, once) the backbone's weight file of `cfg`; points the config at the file to load.
+
+    Returns what check_loaded needs, or None when the model has no pretrained weights.
+    """
+    ref = pretrained_ref(cfg.model)
+    if ref is None:
+        if path:
+            raise UserError(f'--pretrain was given, but train_{name}.py loads no pretrained backbone.')
+        return None
+    holder, key = ref
+    named = holder[key]
+    if '://' in named:
+        raise UserError(
+            f'The config of train_{name}.py loads pretrained weights from {named}, which cannot be fetched offline. '
+            f'Download the file into pretrain/ and point the config at it, or use --no-pretrain.')
+    url = PRETRAINED_URLS.get(os.path.basename(named))
+    if path:
+        how_to_get = f'Check the file given to --pretrain, or leave --pretrain out to use {named}.'
+    else:
+        how_to_get = (f'Download it with: wget {url} -P {os.path.dirname(named) or "."}/' if url else
+                      f'Put the file at {named}.') + f'  (or train from scratch with: python train_{name}.py --no-pretrain)'
+    path = path or named
+    try:
+        holder[key], state, not_in_file, unused_ok = prepare(path, named, how_to_get)
+    except PretrainedError as error:
+        raise UserError(str(error)) from error
+    prefix = holder.get('prefix', '') if key == 'checkpoint' else ''
+    return dict(path=path, loaded_from=holder[key], state=state, not_in_file=not_in_file, unused_ok=unused_ok,
+                prefix=prefix)
+
+
+def check_loaded(backbone, source):
+    """`pretrained: loaded N/M backbone tensors from FILE`; anything not loaded, or left over, is an error."""
+    loaded, expected, missing, unused, new = count_loaded(
+        backbone, source['state'], source['not_in_file'], source['unused_ok'], source['prefix'])
+    via = f' (converted: {source["loaded_from"]})' if source['loaded_from'] != source['path'] else ''
+    line = f'pretrained: loaded {loaded}/{expected} backbone tensors from {source["path"]}{via}'
+    if new:
+        line += f'; {new} tensors of {type(backbone).__name__} newly initialised (not in the file by design)'
+    if missing or unused:
+        def some(keys):
+            return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
+        problems = ([f'not loaded: {some(missing)}'] if missing else []) + (
+            [f'{len(unused)} tensors of the file unused: {some(unused)}'] if unused else [])
+        raise UserError(f'{line}; {"; ".join(problems)}. {source["path"]} does not fit this backbone: is it the '
+                        f'right file for this model (--pretrain takes a file of the same format)? '
+                        f'Use --no-pretrain to train from scratch on purpose.')
+    return line

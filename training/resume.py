@@ -1,25 +1,32 @@
-"""Crash-proof, fast resuming: what makes `kill -9` at any moment followed by the same command safe.
+"""Continuing a run: crash-proof, fast, and never silently mixing two configs.
 
 - Checkpoints are written atomically (to a temporary file, then renamed), so a run killed mid-write
-  never leaves a truncated iter_N.pth; MMEngine 0.10.7 writes them in place.
-- The last_checkpoint pointer MMEngine writes in place too; if it is empty, broken or points at an
-  unreadable file, the newest readable iter_N.pth is used instead, with a warning.
+  never leaves a truncated iter_N.pth; MMEngine 0.10.7 writes them in place. A broken last_checkpoint
+  pointer falls back to the newest readable checkpoint (checkpoints.last_good_checkpoint).
 - MMEngine 0.10.7's IterBasedTrainLoop replays every trained batch through the data pipeline when it
   resumes (minutes at iteration 150k). FastResumeLoop skips the sampler's indices instead: the next
   step starts in seconds, on the same samples an uninterrupted run would see.
+- Before continuing, the resolved config is compared with the one recorded in the checkpoint
+  (check_same_training): an edited LR or layer stops with the differing keys and the ways out, instead of
+  MMEngine restoring the old LR silently or crashing on a changed layer. --resume-with-new-config continues
+  with the edited config (continue_with_new_config): weights and optimizer moments from the checkpoint,
+  hyper-parameters and the LR schedule from the new config.
 """
-import glob
+import datetime
 import itertools
 import os
 import re
+import shlex
 import sys
-import zipfile
 
 from mmengine.dataset import InfiniteSampler
 from mmengine.fileio.backends import LocalBackend
 from mmengine.registry import LOOPS
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
+
+from .checkpoints import last_good_checkpoint, load_checkpoint_file, recorded_config
+from .errors import UserError
 
 
 def _atomic_put(self, obj, filepath):
@@ -35,43 +42,6 @@ def _atomic_put(self, obj, filepath):
 
 
 LocalBackend.put = _atomic_put
-
-
-def _readable(path):
-    """A torch checkpoint is a zip archive; a cut-off one has no valid central directory or CRCs."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile):
-        return False
-
-
-def iter_of(path):
-    """N of an iter_N.pth name, -1 for any other name."""
-    match = re.search(r'iter_(\d+)\.pth$', path)
-    return int(match.group(1)) if match else -1
-
-
-def last_good_checkpoint(work_dir):
-    """The checkpoint to continue from: MMEngine's pointer if it is sound, else the newest readable one."""
-    pointer = os.path.join(work_dir, 'last_checkpoint')
-    pointed = None
-    if os.path.isfile(pointer):
-        with open(pointer) as f:
-            pointed = f.read().strip()
-        if pointed and not os.path.isfile(pointed):  # the work dir was moved: look beside the pointer
-            pointed = os.path.join(work_dir, os.path.basename(pointed))
-        if pointed and os.path.isfile(pointed) and _readable(pointed):
-            return pointed
-    candidates = sorted(glob.glob(os.path.join(work_dir, 'iter_*.pth')), key=iter_of, reverse=True)
-    for candidate in candidates:
-        if _readable(candidate):
-            if os.path.isfile(pointer):
-                print(f'warning: {pointer} points at {pointed or "nothing"}, which is missing or unreadable; '
-                      f'continuing from {candidate} instead', file=sys.stderr)
-            return candidate
-        print(f'warning: skipping unreadable checkpoint {candidate}', file=sys.stderr)
-    return None
 
 
 @LOOPS.register_module(force=True)
@@ -101,3 +71,211 @@ class FastResumeLoop(IterBasedTrainLoop):
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         return self.runner.model
+
+
+# ---- which checkpoint ------------------------------------------------------------------------
+def set_up_resume(cfg, restart):
+    """Continue from the last checkpoint in the work dir, or (restart) move the old run aside."""
+    from mmengine.dist import barrier, get_rank
+    if restart and get_rank() == 0 and last_good_checkpoint(cfg.work_dir):
+        stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
+        kept = f'{cfg.work_dir.rstrip("/")}_{stamp}'
+        os.rename(cfg.work_dir, kept)
+        print(f'--restart: the previous run is kept in {kept}', file=sys.stderr)
+    barrier()  # every process decides after the move (a no-op in a single process)
+    checkpoint = last_good_checkpoint(cfg.work_dir)
+    cfg.load_from = checkpoint
+    cfg.resume = checkpoint is not None
+    return checkpoint
+
+
+# ---- has the training changed since the checkpoint? --------------------------------------------
+TRAINING_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_dataloader', 'train_cfg', 'auto_scale_lr')
+# keys of those that do not change what is trained: weights a checkpoint overrides anyway, where the data
+# lives, loader speed settings, and when to validate
+NOT_TRAINING = re.compile(r'(^|\.)(init_cfg|pretrained|data_root|num_workers|persistent_workers|pin_memory)(\.|$)'
+                          r'|^train_cfg\.(type|val_interval|val_begin|dynamic_intervals)$')
+SCHEDULE_POSITIONS = re.compile(r'^(train_cfg\.max_iters|param_scheduler\.\d+\.(begin|end|milestones\.\d+))$')
+SHOWN_CHANGES = 10
+
+
+def _flatten(node, prefix=''):
+    if isinstance(node, dict):
+        items = {}
+        for key, value in node.items():
+            items.update(_flatten(value, f'{prefix}{key}.'))
+        return items or {prefix[:-1]: {}}
+    if isinstance(node, (list, tuple)):
+        items = {}
+        for index, value in enumerate(node):
+            items.update(_flatten(value, f'{prefix}{index}.'))
+        return items or {prefix[:-1]: []}
+    return {prefix[:-1]: node}
+
+
+def training_settings(cfg):
+    """{dotted key: value} of what decides the training (TRAINING_KEYS, less NOT_TRAINING)."""
+    from mmengine.config import Config
+    as_saved = Config.fromstring(cfg.pretty_text, '.py')  # the same round trip as the recorded config
+    settings = {}
+    for key in TRAINING_KEYS:
+        if key in as_saved:
+            settings.update(_flatten(as_saved[key].to_dict() if hasattr(as_saved[key], 'to_dict')
+                                     else as_saved[key], f'{key}.'))
+    return {key: value for key, value in settings.items() if not NOT_TRAINING.search(key)}
+
+
+def changed_settings(old_cfg, new_cfg):
+    """[(key, old, new)] of the training settings that differ. Schedule positions (max_iters, scheduler
+    begin/end/milestones) are compared as fractions of max_iters: --iters stretches them and is no change."""
+    old, new = training_settings(old_cfg), training_settings(new_cfg)
+    old_max, new_max = old.get('train_cfg.max_iters'), new.get('train_cfg.max_iters')
+    changes = []
+    for key in sorted(old.keys() | new.keys(), key=lambda k: (k not in old, k)):
+        before, after = old.get(key, '(absent)'), new.get(key, '(absent)')
+        if before == after:
+            continue
+        if (SCHEDULE_POSITIONS.search(key) and old_max and new_max and isinstance(before, int)
+                and isinstance(after, int)):
+            if abs(after * old_max / new_max - before) <= 1 + old_max / new_max:  # the rounding of a stretch
+                continue
+        changes.append((key, before, after))
+    return changes
+
+
+def rerun_command(extra):
+    """The command of this process with `extra` arguments instead of its own choice of how to continue (and of its
+    --work-dir, where `extra` names one), as the user would type it."""
+    argv, kept = sys.argv[1:], []
+    while argv:
+        arg = argv.pop(0)
+        if arg in ('--restart', '--resume-with-new-config'):
+            continue
+        if '--work-dir' in extra and arg.startswith('--work-dir'):
+            if arg == '--work-dir' and argv:
+                argv.pop(0)
+            continue
+        kept.append(arg)
+    return 'python ' + ' '.join(shlex.quote(arg) for arg in [os.path.basename(sys.argv[0])] + kept + extra)
+
+
+def check_same_training(cfg, checkpoint_path, script, continue_anyway):
+    """Stops when the training settings differ from the checkpoint's; returns the changes (allowed with
+    continue_anyway) and a line on what the LR schedule does when only --iters grew."""
+    checkpoint = load_checkpoint_file(checkpoint_path, mmap=True)
+    old_cfg = recorded_config(checkpoint)
+    if old_cfg is None:
+        return [], None
+    changes = [c for c in changed_settings(old_cfg, cfg) if c[0] != 'train_cfg.max_iters']
+    if changes and not continue_anyway:
+        listed = '; '.join(f'{key}: {before!r} -> {after!r}' for key, before, after in changes[:SHOWN_CHANGES])
+        more = f' (and {len(changes) - SHOWN_CHANGES} more)' if len(changes) > SHOWN_CHANGES else ''
+        new_dir = f'{cfg.work_dir.rstrip("/")}_v2'
+        raise UserError(
+            f'{script} no longer trains what {checkpoint_path} was trained with: {len(changes)} training '
+            f'setting(s) changed since: {listed}{more}. Continuing would silently mix two runs. Choose one: '
+            f'`{rerun_command(["--restart"])}` starts over (the old run is kept, renamed); '
+            f'`{rerun_command(["--work-dir", new_dir])}` trains the edited config as a new experiment beside it; '
+            f'`{rerun_command(["--resume-with-new-config"])}` continues from {os.path.basename(checkpoint_path)} '
+            f'(weights and optimizer state) with the edited config.')
+    return changes, _schedule_note(old_cfg, cfg, checkpoint)
+
+
+def _schedule_note(old_cfg, new_cfg, checkpoint):
+    """What the LR does when --iters grew: the resumed schedulers keep the recorded schedule."""
+    old_max, new_max = old_cfg.train_cfg.max_iters, new_cfg.train_cfg.max_iters
+    if new_max <= old_max:
+        return None
+    end = max((s.get('end', old_max) for s in old_cfg.get('param_scheduler') or []), default=old_max)
+    groups = (checkpoint.get('optimizer') or {}).get('param_groups') or [{}]
+    lr = groups[0].get('lr')
+    return (f'--iters grew from {old_max} to {new_max}: the run continues with the LR schedule recorded in its '
+            f'checkpoint, which ends at iteration {min(end, old_max)}; after that the learning rate stays at its '
+            f'final value (it is {lr:.3g} at iteration {checkpoint["meta"]["iter"]}). For one schedule over all '
+            f'{new_max} iterations, start over with --restart.')
+
+
+# ---- continuing with an edited config ----------------------------------------------------------
+def continue_with_new_config(runner, filename, checkpoint):
+    """Runner.resume for --resume-with-new-config: the checkpoint's weights, iteration, seed and optimizer
+    moments; the new config's optimizer hyper-parameters and LR schedule (as at this iteration)."""
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    _check_same_parameters(model.state_dict(), checkpoint['state_dict'], filename)
+    model.load_state_dict(checkpoint['state_dict'])
+    meta = checkpoint['meta']
+    runner.train_loop._epoch, runner.train_loop._iter = meta['epoch'], meta['iter']
+    if meta.get('seed') is not None and meta['seed'] != runner.seed:
+        runner._randomness_cfg.update(seed=meta['seed'])
+        runner.set_randomness(**runner._randomness_cfg)
+    runner.message_hub.load_state_dict(checkpoint['message_hub'])
+    kept_moments = _load_optimizer_moments(runner.optim_wrapper, checkpoint.get('optimizer') or {})
+    old_lr = ((checkpoint.get('optimizer') or {}).get('param_groups') or [{}])[0].get('lr')
+    _fast_forward_schedule(runner, meta['iter'])
+    new_lr = runner.optim_wrapper.optimizer.param_groups[0]['lr']
+    runner._has_loaded = True
+    runner.logger.info(
+        f'continuing from {filename} (iteration {meta["iter"]}) with the edited config: learning rate now '
+        f'{new_lr:.6g} (the checkpoint had {old_lr:.6g}); '
+        + ('optimizer moments from the checkpoint' if kept_moments else
+           'optimizer moments start fresh (the parameter groups changed)'))
+
+
+def _check_same_parameters(model_state, checkpoint_state, filename):
+    problems = [f'{key} is not in the checkpoint' for key in model_state if key not in checkpoint_state]
+    problems += [f'{key} of the checkpoint is not in the model' for key in checkpoint_state if key not in model_state]
+    problems += [f'{key} has shape {tuple(model_state[key].shape)} here and {tuple(value.shape)} in the checkpoint'
+                 for key, value in checkpoint_state.items()
+                 if key in model_state and tuple(model_state[key].shape) != tuple(value.shape)]
+    if problems:
+        more = f' (and {len(problems) - 3} more)' if len(problems) > 3 else ''
+        raise UserError(
+            f'The edited model does not fit {filename}: {"; ".join(problems[:3])}{more}. '
+            f'--resume-with-new-config keeps the trained weights, so the architecture must stay the same. '
+            f'To train the changed model: `{rerun_command(["--restart"])}` (the old run is kept, renamed), '
+            f'or give it its own work dir with --work-dir.')
+
+
+def _load_optimizer_moments(optim_wrapper, saved):
+    """Loads the per-parameter state (momentum, Adam moments) and the loss scale of `saved` under the new
+    hyper-parameters; returns False when the parameter groups differ and the moments start fresh."""
+    current = optim_wrapper.optimizer.state_dict()
+    groups = saved.get('param_groups') or []
+    if len(groups) != len(current['param_groups']) or any(
+            len(old['params']) != len(new['params']) for old, new in zip(groups, current['param_groups'])):
+        return False
+    optim_wrapper.optimizer.load_state_dict({'state': saved.get('state', {}), 'param_groups': current['param_groups']})
+    scaler = getattr(optim_wrapper, 'loss_scaler', None)
+    if scaler is not None and 'loss_scaler' in saved:
+        scaler.load_state_dict(saved['loss_scaler'])
+    return True
+
+
+def _fast_forward_schedule(runner, iteration):
+    """Sets the LR of every parameter group, and the schedulers' state, to what the new config's schedule gives
+    at `iteration`: the schedule is replayed on one stand-in parameter per distinct initial LR (a real
+    optimizer can hold hundreds of groups), then copied over."""
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict) or not schedulers:
+        return
+    groups = runner.optim_wrapper.optimizer.param_groups
+    initial = [group.get('initial_lr', group['lr']) for group in groups]
+    distinct = sorted(set(initial))
+    stand_in = torch.optim.SGD([{'params': [torch.nn.Parameter(torch.zeros(1))], 'lr': lr} for lr in distinct],
+                               lr=distinct[0])
+    wrapper = OptimWrapper(stand_in)
+    replayed = [PARAM_SCHEDULERS.build(dict(runner.cfg.param_scheduler[i], optimizer=wrapper))
+                for i in range(len(schedulers))]
+    for _ in range(iteration):
+        for scheduler in replayed:
+            scheduler.step()
+    replayed_lr = {lr: group['lr'] for lr, group in zip(distinct, stand_in.param_groups)}
+    for group, lr in zip(groups, initial):
+        group['initial_lr'], group['lr'] = lr, replayed_lr[lr]
+    for scheduler, replay in zip(schedulers, replayed):
+        state = replay.state_dict()
+        state['base_values'] = list(initial)
+        state['_last_value'] = [group['lr'] for group in groups]
+        scheduler.load_state_dict(state)

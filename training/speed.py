@@ -1,14 +1,14 @@
-"""The speed switches of every train_<model>.py, in one place (evidence: docs/benchmarks.md).
+"""The speed switches of every train_<name>.py, in one place (evidence: docs/benchmarks.md).
 
-Defaults are the settings that do not change results: data loader workers sized from the CPU count, with
-persistent workers and pinned memory on a GPU; cuDNN benchmark is already on in MMSeg's default runtime.
-Opt-in, because they change numerics or cost start-up time: --amp, --compile, --channels-last.
+Defaults are the settings that do not change results beyond float rounding: data loader workers sized from
+the CPU count, persistent workers and pinned memory on a GPU, TF32 tensor cores for fp32 matmuls on GPUs that
+have them (PyTorch already allows TF32 for cuDNN convolutions; --no-tf32 turns both off); cuDNN benchmark is
+on in MMSeg's default runtime. Opt-in, because they change numerics or cost start-up time: --amp, --compile,
+--channels-last (applied by the Runner before it wraps the model for DDP: runner.py).
 """
 import os
 
 import torch
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 MAX_LOADER_WORKERS = 4  # per process; one worker prepares ~90 ADE-size images/s, batch 2 needs far fewer
 
@@ -32,17 +32,14 @@ def amp_dtype():
     return 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
 
 
-@HOOKS.register_module(force=True)
-class ChannelsLastHook(Hook):
-    """Stores conv weights (and so the activations they produce) as NHWC, which tensor cores prefer."""
-
-    def before_train(self, runner):
-        runner.model.to(memory_format=torch.channels_last)
+def set_tf32(enabled):
+    """TF32 for fp32 matmuls and convolutions on GPUs with tensor cores (Ampere and newer); no effect elsewhere."""
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
 
 
 def apply(cfg, args):
-    """The speed settings of the command line (args.amp, args.compile, args.channels_last, args.smoke) and the
-    defaults."""
+    """The speed settings of the command line (args.amp, args.compile, args.smoke) and the defaults."""
     workers = 0 if args.smoke else loader_workers()  # a few smoke steps: starting workers costs more than it saves
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = workers
@@ -54,5 +51,3 @@ def apply(cfg, args):
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.compile:
         cfg.compile = True  # MMEngine compiles the model's train_step with torch.compile
-    if args.channels_last:
-        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='ChannelsLastHook')]

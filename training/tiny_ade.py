@@ -1,16 +1,13 @@
-"""Writes a tiny, deterministic dataset in ADE20K's layout, for tests and `--smoke` runs.
-
-    python tools/make_tiny_ade.py [--out data/ade_tiny/ADEChallengeData2016]
+"""Writes a tiny, deterministic dataset in ADE20K's layout, for tests and `--smoke` runs (command line:
+tools/make_tiny_ade.py).
 
 Layout and names as in ADEChallengeData2016: images/{training,validation}/ADE_{train,val}_0000000N.jpg
 and annotations/.../*.png, labels 0..150 where 0 is "other" (ignored after MMSeg's reduce_zero_label).
 Each image is a textured background of one class with a few shapes on it; a shape's colour says its
 class, so a model that learns anything gets a clearly better mIoU than an untrained one.
 """
-import argparse
 import os
 import shutil
-import sys
 
 import numpy as np
 from PIL import Image
@@ -69,15 +66,3 @@ def make_tiny_ade(out=DEFAULT_OUT, seed=0):
         if not os.path.isdir(out):
             raise
     return out
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default=DEFAULT_OUT, help=f'ADEChallengeData2016 directory (default {DEFAULT_OUT})')
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    print(f'tiny ADE subset: {make_tiny_ade(args.out, args.seed)} ({NUM_TRAIN} training, {NUM_VAL} validation images)')
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Where a full training lands: never on the CPU silently; TF32 on by default, off with --no-tf32."""
+import pytest
+import torch
+
+from training import cuda_env, launch, speed
+from training.errors import UserError
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+
+
+def test_a_gpu_torch_cannot_use_is_an_error(no_cuda, monkeypatch):
+    monkeypatch.setattr(cuda_env, 'gpu_devices', lambda: ['/proc/driver/nvidia/gpus/0000:00:05.0'])
+    monkeypatch.setattr(cuda_env, 'driver_version', lambda: '535.104.05')
+    monkeypatch.setattr(torch.version, 'cuda', '13.0')
+    with pytest.raises(UserError) as error:
+        launch.check_device(smoke=False, allow_cpu=False)
+    message = str(error.value)
+    assert 'driver 535.104.05 is older' in message and '580.65.06' in message and '--allow-cpu' in message
+    launch.check_device(smoke=False, allow_cpu=True)  # on purpose: allowed (with a warning)
+    launch.check_device(smoke=True, allow_cpu=False)  # --smoke runs on the CPU anyway
+
+
+def test_no_gpu_at_all_is_said_out_loud(no_cuda, monkeypatch, capsys):
+    monkeypatch.setattr(cuda_env, 'gpu_devices', lambda: [])
+    launch.check_device(smoke=False, allow_cpu=False)
+    assert 'no GPU is visible: this training runs on the CPU' in capsys.readouterr().err
+    launch.check_device(smoke=True, allow_cpu=False)
+    assert capsys.readouterr().err == ''
+
+
+def test_tf32_switch():
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        speed.set_tf32(True)
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        speed.set_tf32(False)
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
+def test_gpu_check_without_a_gpu_says_so_and_writes_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    before = os.path.exists(os.path.join(REPO, 'docs', 'gpu_check'))
+    result = subprocess.run(['make', 'gpu-check'], cwd=REPO, capture_output=True, text=True, timeout=600)
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU: make gpu-check would run for real')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'no GPU is visible here' in result.stdout and 'nothing written' in result.stdout
+    assert os.path.exists(os.path.join(REPO, 'docs', 'gpu_check')) == before
+    assert sys.executable

@@ -1,0 +1,102 @@
+"""How tools/install.sh builds MMCV's ops, decided for faked machines (training/install_plan.py)."""
+import os
+import stat
+
+import pytest
+
+from training import cuda_env
+from training.install_plan import PlanError, decide, lay_out_cuda_home
+
+TORCH_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
+
+
+def machine(**facts):
+    """A CUDA 13.0 torch on a machine without GPU or nvcc, unless `facts` say otherwise."""
+    env = dict(torch_version='2.14.1+cu130', torch_cuda='13.0', gpus=[], torch_arch_list=TORCH_ARCHS, gpu_devices=[],
+               driver=None, nvcc=None, nvcc_version=None, nvcc_root=None,
+               torch_cuda_toolkit_pin='==13.0.3', venv_cuda_home='/repo/.venv/cuda', environ={})
+    env.update(facts)
+    return env
+
+
+H100 = dict(gpus=[(9, 0)], gpu_devices=['/proc/driver/nvidia/gpus/0000:00:05.0'], driver='580.95.05')
+
+
+def test_cpu_torch_gets_cpu_ops():
+    plan = decide(machine(torch_version='2.14.1+cpu', torch_cuda=None, torch_arch_list=[]))
+    assert plan['ops'] == 'cpu' and plan['cache_tag'] == 'cpu'
+    assert plan['build_env'] == {'FORCE_CUDA': '0', 'CUDA_VISIBLE_DEVICES': ''}  # mmcv's setup.py must not see a GPU
+
+
+def test_gpu_without_nvcc_gets_the_pypi_compiler_of_torchs_version():
+    plan = decide(machine(**H100))
+    assert plan['ops'] == 'cuda' and plan['compiler'] == 'pypi'
+    assert plan['pypi_packages'] == ['cuda-toolkit[nvcc,crt,nvvm,cccl]==13.0.3']
+    assert plan['cuda_home'] == '/repo/.venv/cuda' == plan['build_env']['CUDA_HOME']
+    assert plan['arch_list'] == '9.0' and plan['cache_tag'] == 'cu130-sm90'
+    assert plan['build_env']['FORCE_CUDA'] == '1' and plan['build_env']['TORCH_CUDA_ARCH_LIST'] == '9.0'
+
+
+def test_gpu_with_a_system_toolkit_of_torchs_major_uses_it():
+    plan = decide(machine(**H100, nvcc='/usr/local/bin/nvcc', nvcc_version='13.0', nvcc_root='/usr/local/cuda-13.0'))
+    assert plan['compiler'] == 'system' and plan['cuda_home'] == '/usr/local/cuda-13.0' and not plan['pypi_packages']
+
+
+def test_a_toolkit_of_another_major_is_not_used():
+    plan = decide(machine(**H100, nvcc='/usr/bin/nvcc', nvcc_version='12.4', nvcc_root='/usr'))
+    assert plan['compiler'] == 'pypi' and 'CUDA 12.4' in plan['warnings'][0]
+
+
+def test_force_cuda_without_a_gpu_names_the_architectures():
+    plan = decide(machine(environ={'FORCE_CUDA': '1'}))
+    assert plan['arch_list'] == '7.5;8.0;8.6;9.0;10.0;12.0'  # torch's own list, never "native"
+    assert plan['cache_tag'] == 'cu130-sm75_80_86_90_100_120'
+    plan = decide(machine(environ={'FORCE_CUDA': '1', 'TORCH_CUDA_ARCH_LIST': '9.0'}))
+    assert plan['arch_list'] == '9.0' and plan['cache_tag'] == 'cu130-sm90'
+
+
+def test_a_driver_too_old_for_torch_is_an_error():
+    with pytest.raises(PlanError, match=r'driver 535\.104\.05 is older than torch .* needs \(>= 580\.65\.06\)'):
+        decide(machine(gpu_devices=['/dev/nvidia0'], driver='535.104.05'))
+
+
+def test_cpu_ops_on_a_gpu_machine_only_on_request_with_a_warning():
+    plan = decide(machine(**H100, environ={'MMCV_CPU_OPS': '1'}))
+    assert plan['ops'] == 'cpu' and 'psanet' in plan['warnings'][0] and 'maskformer' in plan['warnings'][0]
+
+
+def test_force_cuda_with_a_cpu_torch_is_an_error():
+    with pytest.raises(PlanError, match='CPU build'):
+        decide(machine(torch_cuda=None, environ={'FORCE_CUDA': '1'}))
+
+
+def test_a_wrapper_nvcc_leads_to_the_real_toolkit(tmp_path):
+    root = tmp_path / 'cuda-13.0'
+    (root / 'bin').mkdir(parents=True)
+    real = root / 'bin' / 'nvcc'
+    real.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "Cuda compilation tools, release 13.0, V13.0.88";'
+                    f'\nelse echo "#\\$ TOP={root}/bin/.." >&2; fi\n')
+    wrapper = tmp_path / 'bin' / 'nvcc'
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@"\n')
+    for script in (real, wrapper):
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    assert cuda_env.nvcc_info(str(wrapper)) == ('13.0', str(root))  # not dirname(dirname(wrapper))
+
+
+def test_the_pypi_compiler_is_laid_out_as_a_cuda_home(tmp_path):
+    nvidia = tmp_path / 'site-packages' / 'nvidia' / 'cu13'
+    for sub in ('bin', 'include', 'nvvm', 'lib'):
+        (nvidia / sub).mkdir(parents=True)
+    (nvidia / 'lib' / 'libcudart.so.13').write_text('')
+    home = lay_out_cuda_home(str(tmp_path / 'cuda'), str(nvidia))
+    for sub in ('bin', 'include', 'nvvm'):
+        assert os.path.realpath(os.path.join(home, sub)) == str(nvidia / sub)
+    assert os.path.realpath(os.path.join(home, 'lib64', 'libcudart.so')) == str(nvidia / 'lib' / 'libcudart.so.13')
+    lay_out_cuda_home(str(tmp_path / 'cuda'), str(nvidia))  # again: replaces its links
+
+
+def test_required_driver_versions():
+    assert cuda_env.driver_too_old('13.0', '575.57.08') == '580.65.06'
+    assert cuda_env.driver_too_old('13.0', '580.65.06') is None
+    assert cuda_env.driver_too_old('12.8', '550.54.14') is None

@@ -1,0 +1,49 @@
+"""The command line every train_<name>.py shares. Flags win over the script's knobs; --cfg-options wins over both."""
+import argparse
+
+
+def parse_args(name, argv=None):
+    from mmengine.config import DictAction
+
+    from .smoke import SMOKE_DATA_ROOT
+    parser = argparse.ArgumentParser(
+        description=f'Train {name} on ADE20K (train_{name}.py). Run it again to continue from the last checkpoint.')
+    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default work_dirs/{name}_ade20k)')
+    parser.add_argument('--data-root', help='ADEChallengeData2016 directory (default data/ade/ADEChallengeData2016)')
+    parser.add_argument('--iters', type=int, help="total training iterations (default: the script's max_iters)")
+    parser.add_argument('--total-batch', type=int, metavar='N',
+                        help='images per optimizer step: keeps the batch per GPU and accumulates gradients over '
+                             'N / (GPUs x batch per GPU) iterations; --iters and the LR schedule then count '
+                             'optimizer steps, as the official recipe does')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision training (needs a CUDA GPU): bf16 where supported, else fp16')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the training step (slow first steps)')
+    parser.add_argument('--channels-last', action='store_true', help='NHWC memory format for conv layers')
+    parser.add_argument('--no-tf32', action='store_true',
+                        help='full fp32 matmuls on the GPU (by default TF32 tensor cores are used, as PyTorch '
+                             'already does for cuDNN convolutions)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE',
+                        help='override config keys, MMSeg syntax, e.g. optim_wrapper.optimizer.lr=0.02')
+    parser.add_argument('--no-pretrain', action='store_true', help='train from randomly initialised weights')
+    parser.add_argument('--pretrain', metavar='PATH',
+                        help='another weight file of the same format as the one configs/<model>.py names')
+    parser.add_argument('--check-pretrain', action='store_true',
+                        help='build the model, load its pretrained weights, report how many tensors loaded, exit')
+    parser.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
+    parser.add_argument('--smoke', action='store_true',
+                        help=f'a few iterations on the tiny generated subset ({SMOKE_DATA_ROOT}), crop and resizes '
+                             'scaled by 1/8, no pretrained weights (unless --pretrain), then one validation')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the LR by (GPUs x batch per GPU) / the official recipe's total batch")
+    parser.add_argument('--restart', action='store_true',
+                        help='start over instead of continuing; the old work dir is kept, renamed')
+    parser.add_argument('--resume-with-new-config', action='store_true',
+                        help='continue a run whose config was edited since: weights and optimizer state from the '
+                             'last checkpoint, everything else (LR, schedule, data...) from the edited config')
+    parser.add_argument('--allow-cpu', action='store_true',
+                        help='train on the CPU although a GPU is present that torch cannot use')
+    parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
+    args = parser.parse_args(argv)
+    if args.no_pretrain and args.pretrain:
+        parser.error('--pretrain and --no-pretrain contradict each other: use one')
+    return args

@@ -1,0 +1,214 @@
+"""How tools/install.sh builds MMCV's compiled ops on this machine: CPU ops, or CUDA ops with which compiler,
+for which GPU architectures, cached under which name. One decision, made here and tested on faked machines.
+
+    python -m training.install_plan --shell            # the plan as shell assignments (install.sh evals it)
+    python -m training.install_plan --cuda-home DIR    # lay out NVIDIA's PyPI compiler as a CUDA_HOME in DIR
+    python -m training.install_plan --verify cuda|cpu  # is the installed MMCV what the plan says?
+
+The choices:
+- CPU ops: no GPU visible and no FORCE_CUDA=1, or MMCV_CPU_OPS=1 (then, on a GPU box, a warning: psanet,
+  mask2former and maskformer need CUDA ops). mmcv's setup.py takes its CUDA branch whenever torch sees a GPU,
+  so the CPU build hides the GPUs from it.
+- CUDA ops with the system toolkit, when its nvcc has torch's CUDA major; its real root is found even when
+  `nvcc` is a wrapper script (nvcc -dryrun), where torch would guess a wrong CUDA_HOME and fail to link cudart.
+- CUDA ops with NVIDIA's compiler from PyPI (the cuda-toolkit version torch itself pins) when the system has no
+  nvcc of that major: installed into the venv and laid out as a CUDA_HOME for torch's extension builder.
+- The architectures are explicit (TORCH_CUDA_ARCH_LIST, else the visible GPUs', else torch's own list) and
+  part of the cache key: a wheel built for one GPU generation fails on another ("no kernel image").
+- A GPU that torch cannot use (a driver older than torch's CUDA needs) is an error, not a silent CPU build.
+Only the standard library and torch: this runs before MMCV exists.
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import sys
+
+from . import cuda_env
+
+CPU_ONLY_OPS_MODELS = 'psanet (PSAMask), mask2former (deformable attention) and maskformer (sigmoid focal loss)'
+PYPI_EXTRAS = 'nvcc,crt,nvvm,cccl'
+
+
+class PlanError(Exception):
+    """The install cannot go on; the message says why and what to do."""
+
+
+def decide(env):
+    """The build plan for a machine described by `env` (see probe() for the keys): a dict with ops ('cpu' or
+    'cuda'), compiler (None, 'system' or 'pypi'), cuda_home, arch_list, pypi_packages, cache_tag, build_env
+    (variables for the MMCV build) and warnings. Raises PlanError where no good build exists."""
+    torch_cuda, gpus, requested = env['torch_cuda'], env['gpus'], env.get('environ', {})
+    plan = dict(ops='cpu', compiler=None, cuda_home=None, arch_list=None, pypi_packages=[], warnings=[],
+                cache_tag='cpu', build_env={'FORCE_CUDA': '0', 'CUDA_VISIBLE_DEVICES': ''})
+    cpu_requested = requested.get('MMCV_CPU_OPS') == '1'
+    if env['gpu_devices'] and not gpus and not cpu_requested:
+        needed = cuda_env.driver_too_old(torch_cuda, env.get('driver'))
+        if needed:
+            raise PlanError(
+                f'this machine has an NVIDIA GPU, but its driver {env["driver"]} is older than torch '
+                f'{env["torch_version"]} (CUDA {torch_cuda}) needs (>= {needed}), so torch cannot use the GPU and '
+                f'training would run on the CPU. Update the NVIDIA driver to {needed} or newer, or keep a torch '
+                f'built for your driver with SYSTEM_TORCH=1 make install; to build CPU-only ops anyway: '
+                f'MMCV_CPU_OPS=1 make install.')
+        if torch_cuda:
+            raise PlanError(
+                f'this machine has an NVIDIA GPU ({env["gpu_devices"][0]}), but torch {env["torch_version"]} cannot '
+                f'use it (torch.cuda.is_available() is False; driver {env.get("driver") or "unknown"}). Check that '
+                f'`nvidia-smi` works for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU, then rerun '
+                f'make install; to build CPU-only ops anyway: MMCV_CPU_OPS=1 make install.')
+    if cpu_requested:
+        if gpus:
+            plan['warnings'].append(f'MMCV_CPU_OPS=1 on a machine with a GPU: MMCV gets CPU ops only, and '
+                                    f'{CPU_ONLY_OPS_MODELS} will fail at their first CUDA step.')
+        return plan
+    if not (gpus or requested.get('FORCE_CUDA') == '1'):
+        return plan
+    if not torch_cuda:
+        raise PlanError(f'FORCE_CUDA=1 needs a CUDA build of torch, and torch {env["torch_version"]} is a CPU build. '
+                        f'Install the CUDA torch (make install without SYSTEM_TORCH) or drop FORCE_CUDA.')
+    torch_major = torch_cuda.split('.')[0]
+    plan.update(ops='cuda', arch_list=_arch_list(env), build_env={'FORCE_CUDA': '1'})
+    plan['build_env']['TORCH_CUDA_ARCH_LIST'] = plan['arch_list']
+    plan['cache_tag'] = f'cu{torch_cuda.replace(".", "")}-sm{plan["arch_list"].replace(".", "").replace(";", "_")}'
+    system_version, system_root = env.get('nvcc_version'), env.get('nvcc_root')
+    if system_version and system_version.split('.')[0] == torch_major:
+        plan.update(compiler='system', cuda_home=system_root)
+    else:
+        if system_version:
+            plan['warnings'].append(f'the system nvcc ({env["nvcc"]}) is CUDA {system_version}, torch is CUDA '
+                                    f'{torch_cuda}: using NVIDIA\'s CUDA {torch_cuda} compiler from PyPI instead.')
+        toolkit = env.get('torch_cuda_toolkit_pin') or f'=={torch_cuda}.*'
+        plan.update(compiler='pypi', cuda_home=env['venv_cuda_home'],
+                    pypi_packages=[f'cuda-toolkit[{PYPI_EXTRAS}]{toolkit}'])
+    plan['build_env']['CUDA_HOME'] = plan['cuda_home']
+    return plan
+
+
+def _arch_list(env):
+    """TORCH_CUDA_ARCH_LIST as given, else the visible GPUs' capabilities, else every architecture torch has
+    kernels for ('sm_90' -> '9.0')."""
+    given = env.get('environ', {}).get('TORCH_CUDA_ARCH_LIST')
+    if given:
+        return given
+    if env['gpus']:
+        return ';'.join(sorted({f'{major}.{minor}' for major, minor in env['gpus']}))
+    archs = [re.fullmatch(r'sm_(\d+)(\d)', arch) for arch in env.get('torch_arch_list') or []]
+    return ';'.join(f'{m.group(1)}.{m.group(2)}' for m in archs if m) or '9.0'
+
+
+def probe(venv_cuda_home):
+    """The facts decide() needs, read from this machine."""
+    import importlib.metadata
+
+    import torch
+    gpus = ([torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())]
+            if torch.cuda.is_available() else [])
+    nvcc = _system_nvcc()
+    nvcc_version, nvcc_root = cuda_env.nvcc_info(nvcc) if nvcc else (None, None)
+    pin = None
+    for requirement in importlib.metadata.requires('torch') or []:
+        match = re.match(r'cuda-toolkit\b[^=<>~;]*(==[^;\s]+)', requirement)
+        if match:
+            pin = match.group(1)
+    return dict(torch_version=torch.__version__, torch_cuda=torch.version.cuda, gpus=gpus,
+                torch_arch_list=torch.cuda.get_arch_list() if torch.version.cuda else [],
+                gpu_devices=cuda_env.gpu_devices(), driver=cuda_env.driver_version(), nvcc=nvcc,
+                nvcc_version=nvcc_version, nvcc_root=nvcc_root, torch_cuda_toolkit_pin=pin,
+                venv_cuda_home=venv_cuda_home,
+                environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS')
+                         if k in os.environ})
+
+
+def _system_nvcc():
+    """The system's nvcc: $CUDA_HOME/bin/nvcc when CUDA_HOME is set, else the one on PATH. (A toolkit that is on
+    neither is not used: the build sets CUDA_HOME itself, so torch never guesses /usr/local/cuda.)"""
+    home = os.environ.get('CUDA_HOME') or os.environ.get('CUDA_PATH')
+    candidate = os.path.join(home, 'bin', 'nvcc') if home else shutil.which('nvcc')
+    return candidate if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None
+
+
+def lay_out_cuda_home(cuda_home, nvidia_root):
+    """Makes `cuda_home` look like a CUDA toolkit to torch's extension builder, from the PyPI packages under
+    `nvidia_root` (site-packages/nvidia/cu13): bin, include and nvvm linked, and lib64/libcudart.so (the
+    extension links -lcudart; the wheel ships only libcudart.so.13)."""
+    os.makedirs(os.path.join(cuda_home, 'lib64'), exist_ok=True)
+    for name in ('bin', 'include', 'nvvm'):
+        source, link = os.path.join(nvidia_root, name), os.path.join(cuda_home, name)
+        if not os.path.isdir(source):
+            raise PlanError(f'{source} is missing: NVIDIA\'s PyPI compiler did not install completely. Rerun '
+                            f'make install; if it repeats, install a CUDA toolkit and put its nvcc on PATH.')
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(source, link)
+    runtimes = sorted(f for f in os.listdir(os.path.join(nvidia_root, 'lib')) if f.startswith('libcudart.so.'))
+    if not runtimes:
+        raise PlanError(f'no libcudart.so.* in {nvidia_root}/lib: the CUDA runtime wheel is missing.')
+    for name in ('libcudart.so', runtimes[0]):
+        link = os.path.join(cuda_home, 'lib64', name)
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(os.path.join(nvidia_root, 'lib', runtimes[0]), link)
+    return cuda_home
+
+
+def verify(ops):
+    """None if the installed MMCV has `ops` ('cpu' or 'cuda'); else what is wrong. With a GPU visible, the three
+    compiled ops the models reach run once on it."""
+    import torch
+    try:
+        from mmcv.ops import get_compiling_cuda_version
+    except ImportError as error:
+        return f'mmcv.ops does not import ({error})'
+    compiled = get_compiling_cuda_version()
+    if ops == 'cuda' and compiled == 'not available':
+        return 'MMCV was built without CUDA ops'
+    if ops == 'cuda' and torch.cuda.is_available():
+        from .mmcv_ops import run_each_op_once
+        failed = run_each_op_once('cuda')
+        if failed:
+            return 'on this GPU: ' + '; '.join(failed)
+    return None
+
+
+def _shell(plan):
+    values = dict(MMCV_OPS=plan['ops'], CUDA_COMPILER=plan['compiler'] or '', PLAN_CUDA_HOME=plan['cuda_home'] or '',
+                  PLAN_ARCH_LIST=plan['arch_list'] or '', DEVICE_TAG=plan['cache_tag'],
+                  PYPI_CUDA_PACKAGES=' '.join(plan['pypi_packages']),
+                  BUILD_ENV=' '.join(f'{k}={v}' for k, v in plan['build_env'].items()))
+    lines = [f'{key}={shlex.quote(value)}' for key, value in values.items()]
+    return '\n'.join(lines + [f'echo {shlex.quote("    warning: " + w)} >&2' for w in plan['warnings']])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--shell', action='store_true', help='print the plan as shell assignments')
+    parser.add_argument('--venv-cuda-home', default=os.path.join(sys.prefix, 'cuda'))
+    parser.add_argument('--cuda-home', metavar='DIR', help='lay out the PyPI compiler as a CUDA_HOME in DIR')
+    parser.add_argument('--verify', choices=('cpu', 'cuda'))
+    args = parser.parse_args(argv)
+    try:
+        if args.cuda_home:
+            import nvidia
+            roots = [os.path.join(path, f'cu{major}') for path in nvidia.__path__ for major in (13, 12)]
+            root = next((r for r in roots if os.path.isfile(os.path.join(r, 'bin', 'nvcc'))), None)
+            if root is None:
+                raise PlanError('NVIDIA\'s PyPI compiler (nvidia/cu*/bin/nvcc) is not installed in this venv.')
+            print(lay_out_cuda_home(args.cuda_home, root))
+        elif args.verify:
+            problem = verify(args.verify)
+            if problem:
+                print(problem, file=sys.stderr)
+                return 1
+        else:
+            plan = decide(probe(args.venv_cuda_home))
+            print(_shell(plan) if args.shell else plan)
+    except PlanError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
