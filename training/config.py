@@ -6,7 +6,6 @@ the data loaders and the model read. The functions here edit the real keys and k
 step (`cfg.train_pipeline[2].crop_size = ...`) reaches both, and `sync_pipelines` settles a list that was
 replaced or restructured on one side only.
 """
-import copy
 import os
 import weakref
 
@@ -68,18 +67,24 @@ def _unique_steps(cfg):
 
 
 # ---- the top-level pipelines and the loaders' pipelines ------------------------------------------
+def _without_scope(pipeline):
+    """A pipeline's steps without the `_scope_` key MMEngine adds to the top-level copies of an `mmseg::` base."""
+    return [{k: v for k, v in step.items() if k != '_scope_'} for step in pipeline]
+
+
 def _link_pipelines(cfg):
-    """Makes each loader's pipeline a list of the top-level pipeline's own step dicts (when equal)."""
+    """Makes the top-level pipeline and each loader's pipeline lists of the same step dicts (the first loader's)
+    where they are equal."""
     linked = {}
     for name, loaders in PIPELINE_LOADERS.items():
-        top = cfg.get(name)
-        if top is None:
-            continue
-        for loader in loaders:
+        steps = innermost_dataset(cfg[loaders[0]]).pipeline
+        for loader in loaders[1:]:
             dataset = innermost_dataset(cfg[loader])
-            if dataset.pipeline == top:
-                dataset.pipeline = top  # a new list (ConfigDict copies lists) holding the same step dicts
-        linked[name] = list(top)
+            if dataset.pipeline == steps:
+                dataset.pipeline = steps  # a new list (ConfigDict copies lists) holding the same step dicts
+        if cfg.get(name) is not None and _without_scope(cfg[name]) == _without_scope(steps):
+            cfg[name] = steps
+            linked[name] = list(steps)
     _linked_steps[cfg] = linked
 
 
@@ -208,10 +213,3 @@ def use_cpu_safe_optim_wrapper(cfg):
         cfg.optim_wrapper.type = 'OptimWrapper'
         for key in ('loss_scale', 'dtype', 'use_fsdp'):
             cfg.optim_wrapper.pop(key, None)
-
-
-def copy_of(cfg):
-    """A deep copy whose pipelines are linked like the original's."""
-    other = copy.deepcopy(cfg)
-    _link_pipelines(other)
-    return other
