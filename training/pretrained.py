@@ -187,7 +187,8 @@ def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=
     unused_ok = _either(unused_ok, getattr(type(backbone), 'UNUSED_PRETRAINED', None))
     if prefix:
         file_state = {k[len(prefix):]: v for k, v in file_state.items() if k.startswith(prefix)}
-    model_state = {k: v for k, v in backbone.state_dict().items() if not k.endswith('num_batches_tracked')}
+    full_state = backbone.state_dict()
+    model_state = {k: v for k, v in full_state.items() if not k.endswith('num_batches_tracked')}
     expected = {k: v for k, v in model_state.items() if not (not_in_file and re.search(not_in_file, k))}
     missing = []
     for key, value in expected.items():
@@ -199,7 +200,7 @@ def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=
                 missing.append(key)
         elif not torch.equal(source.to(value.dtype).cpu(), value.detach().cpu()):
             missing.append(key)
-    unused = [k for k in file_state if k not in model_state and not (unused_ok and re.search(unused_ok, k))]
+    unused = [k for k in file_state if k not in full_state and not (unused_ok and re.search(unused_ok, k))]
     new = sum(1 for k in model_state if new_parameters and re.search(new_parameters, k))
     return len(expected) - len(missing), len(expected), missing, unused, new
 
