@@ -29,6 +29,12 @@ def test_as_many_processes_as_torchrun_starts_are_counted(tmp_path):
     assert cfg.optim_wrapper.accumulative_counts == 4 and cfg.train_cfg.max_iters == 320_000
 
 
+def test_auto_scale_lr_counts_the_accumulated_images(tiny_ade, tmp_path):
+    run = run_script('fcn', '--smoke', '--iters', 1, '--total-batch', 8, '--auto-scale-lr', '--work-dir', tmp_path / 'w')
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'Scaling the original LR by 0.5' in run.stdout + run.stderr  # 8 images per step vs the official 16
+
+
 def test_a_total_that_is_not_a_multiple_is_refused():
     user_error(run_script('fcn', '--print-config', '--total-batch', 15), '--total-batch 15 is not a multiple of 2',
                '--total-batch 14')

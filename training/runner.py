@@ -51,7 +51,10 @@ def apply_command_line(cfg, args, name, official):
     if args.auto_scale_lr:  # MMEngine multiplies the LR by the actual total batch / base_batch_size
         if not official.get('total_batch'):
             raise UserError(f'train_{name}.py does not state OFFICIAL["total_batch"]; --auto-scale-lr needs it.')
-        cfg.auto_scale_lr = dict(enable=True, base_batch_size=official['total_batch'])
+        # MMEngine's real batch is GPUs x batch per GPU; with --total-batch each step sees `counts` times more
+        counts = cfg.optim_wrapper.get('accumulative_counts', 1)
+        cfg.auto_scale_lr = dict(enable=True, base_batch_size=official['total_batch'] / counts if counts > 1
+                                 else official['total_batch'])
     if args.no_pretrain:
         drop_pretrained(cfg.model)
     if args.data_root:
