@@ -65,6 +65,11 @@ def test_cpu_ops_on_a_gpu_machine_only_on_request_with_a_warning():
     assert plan['ops'] == 'cpu' and 'psanet' in plan['warnings'][0] and 'maskformer' in plan['warnings'][0]
 
 
+def test_a_cpu_torch_on_a_gpu_machine_is_warned_about():
+    plan = decide(machine(torch_version='2.14.1+cpu', torch_cuda=None, gpu_devices=['/dev/nvidia0'], driver='580.95.05'))
+    assert plan['ops'] == 'cpu' and 'CPU build' in plan['warnings'][0]
+
+
 def test_force_cuda_with_a_cpu_torch_is_an_error():
     with pytest.raises(PlanError, match='CPU build'):
         decide(machine(torch_cuda=None, environ={'FORCE_CUDA': '1'}))

@@ -52,7 +52,11 @@ def decide(env):
                 f'training would run on the CPU. Update the NVIDIA driver to {needed} or newer, or keep a torch '
                 f'built for your driver with SYSTEM_TORCH=1 make install; to build CPU-only ops anyway: '
                 f'MMCV_CPU_OPS=1 make install.')
-        if torch_cuda:
+        if not torch_cuda:
+            plan['warnings'].append(f'this machine has an NVIDIA GPU, but torch {env["torch_version"]} is a CPU build: '
+                                    f'MMCV gets CPU ops and training would refuse to run on the CPU. For the GPU, '
+                                    f'install the CUDA torch (make install without SYSTEM_TORCH).')
+        else:
             raise PlanError(
                 f'this machine has an NVIDIA GPU ({env["gpu_devices"][0]}), but torch {env["torch_version"]} cannot '
                 f'use it (torch.cuda.is_available() is False; driver {env.get("driver") or "unknown"}). Check that '
