@@ -13,7 +13,8 @@ TORCH_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
 def machine(**facts):
     """A CUDA 13.0 torch on a machine without GPU or nvcc, unless `facts` say otherwise."""
     env = dict(torch_version='2.14.1+cu130', torch_cuda='13.0', gpus=[], torch_arch_list=TORCH_ARCHS, gpu_devices=[],
-               driver=None, nvcc=None, nvcc_version=None, nvcc_root=None,
+               driver=None, nvcc=None, nvcc_version=None, nvcc_root=None, system_has_library_headers=False,
+               pip_cuda_include='/repo/.venv/lib/python3.11/site-packages/nvidia/cu13/include',
                torch_cuda_toolkit_pin='==13.0.3', venv_cuda_home='/repo/.venv/cuda', environ={})
     env.update(facts)
     return env
@@ -38,8 +39,18 @@ def test_gpu_without_nvcc_gets_the_pypi_compiler_of_torchs_version():
 
 
 def test_gpu_with_a_system_toolkit_of_torchs_major_uses_it():
-    plan = decide(machine(**H100, nvcc='/usr/local/bin/nvcc', nvcc_version='13.0', nvcc_root='/usr/local/cuda-13.0'))
+    plan = decide(machine(**H100, nvcc='/usr/local/bin/nvcc', nvcc_version='13.0', nvcc_root='/usr/local/cuda-13.0',
+                          system_has_library_headers=True))
     assert plan['compiler'] == 'system' and plan['cuda_home'] == '/usr/local/cuda-13.0' and not plan['pypi_packages']
+    assert 'CPATH' not in plan['build_env'] and not plan['warnings']
+
+
+def test_a_compiler_only_toolkit_gets_the_library_headers_of_torchs_wheels():
+    # (what the development machines have: nvcc and the runtime, no cuSPARSE/cuBLAS headers)
+    plan = decide(machine(**H100, nvcc='/usr/local/bin/nvcc', nvcc_version='13.0', nvcc_root='/usr/local/cuda-13.0'))
+    assert plan['compiler'] == 'system' and plan['cuda_home'] == '/usr/local/cuda-13.0'
+    assert plan['build_env']['CPATH'] == '/repo/.venv/lib/python3.11/site-packages/nvidia/cu13/include'
+    assert 'cusparse.h' in plan['warnings'][0]
 
 
 def test_a_toolkit_of_another_major_is_not_used():

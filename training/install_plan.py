@@ -11,6 +11,8 @@ The choices:
   so the CPU build hides the GPUs from it.
 - CUDA ops with the system toolkit, when its nvcc has torch's CUDA major; its real root is found even when
   `nvcc` is a wrapper script (nvcc -dryrun), where torch would guess a wrong CUDA_HOME and fail to link cudart.
+  A compiler-only toolkit (no cusparse.h, which torch's CUDA headers include) gets the library headers of the
+  CUDA wheels torch installed.
 - CUDA ops with NVIDIA's compiler from PyPI (the cuda-toolkit version torch itself pins) when the system has no
   nvcc of that major: installed into the venv and laid out as a CUDA_HOME for torch's extension builder.
 - The architectures are explicit (TORCH_CUDA_ARCH_LIST, else the visible GPUs', else torch's own list) and
@@ -79,6 +81,12 @@ def decide(env):
     system_version, system_root = env.get('nvcc_version'), env.get('nvcc_root')
     if system_version and system_version.split('.')[0] == torch_major:
         plan.update(compiler='system', cuda_home=system_root)
+        if not env.get('system_has_library_headers') and env.get('pip_cuda_include'):
+            # a compiler-only toolkit (no cuSPARSE/cuBLAS headers, which torch's CUDA headers include): the
+            # headers of the CUDA libraries torch's wheel installed, searched after the toolkit's own
+            plan['build_env']['CPATH'] = ':'.join(filter(None, [env['pip_cuda_include'], requested.get('CPATH')]))
+            plan['warnings'].append(f'{system_root} has no cusparse.h (a compiler-only CUDA toolkit): the CUDA '
+                                    f'library headers come from {env["pip_cuda_include"]}.')
     else:
         if system_version:
             plan['warnings'].append(f'the system nvcc ({env["nvcc"]}) is CUDA {system_version}, torch is CUDA '
@@ -116,12 +124,20 @@ def probe(venv_cuda_home):
         match = re.match(r'cuda-toolkit\b[^=<>~;]*(==[^;\s]+)', requirement)
         if match:
             pin = match.group(1)
+    pip_include = None
+    if torch.version.cuda:
+        import nvidia
+        candidates = [os.path.join(path, f'cu{torch.version.cuda.split(".")[0]}', 'include') for path in nvidia.__path__]
+        pip_include = next((c for c in candidates if os.path.isfile(os.path.join(c, 'cusparse.h'))), None)
     return dict(torch_version=torch.__version__, torch_cuda=torch.version.cuda, gpus=gpus,
                 torch_arch_list=torch.cuda.get_arch_list() if torch.version.cuda else [],
                 gpu_devices=cuda_env.gpu_devices(), driver=cuda_env.driver_version(), nvcc=nvcc,
                 nvcc_version=nvcc_version, nvcc_root=nvcc_root, torch_cuda_toolkit_pin=pin,
+                system_has_library_headers=bool(nvcc_root) and os.path.isfile(os.path.join(nvcc_root, 'include',
+                                                                                          'cusparse.h')),
+                pip_cuda_include=pip_include,
                 venv_cuda_home=venv_cuda_home,
-                environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS')
+                environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS', 'CPATH')
                          if k in os.environ})
 
 
