@@ -56,3 +56,32 @@ def test_gpu_check_without_a_gpu_says_so_and_writes_nothing(tmp_path):
     assert 'no GPU is visible here' in result.stdout and 'nothing written' in result.stdout
     assert os.path.exists(os.path.join(REPO, 'docs', 'gpu_check')) == before
     assert sys.executable
+
+
+def test_gpu_check_keeps_each_result_as_it_comes(tmp_path, monkeypatch):
+    """A part cut short (its 10-minute slot ends, a model crashes the process) keeps what it measured before."""
+    import json
+
+    from training import gpu_check
+    monkeypatch.setattr(gpu_check, 'OUT_DIR', str(tmp_path / 'gpu_check'))
+    monkeypatch.setattr(gpu_check, 'REPORT', str(tmp_path / 'gpu_check.md'))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(gpu_check, 'environment', lambda: dict(
+        gpu='NVIDIA H100', capability='9.0', memory_gib=79.1, driver='580.159.04', torch=torch.__version__,
+        torch_cuda='13.0', cudnn=91900, bf16=True, tf32_matmul=True, mmcv_cuda='13.0', python='3.11'))
+    measured = []
+
+    def one_model(model, amp, iters, warmup):
+        if len(measured) == 3:
+            raise KeyboardInterrupt  # the time limit of the slot
+        measured.append(dict(model=model, precision='amp' if amp else 'fp32', ok=True,
+                             ours=dict(ms_per_iter_median=100.0 + len(measured), final_loss=4.9)))
+        return measured[-1]
+    monkeypatch.setattr(gpu_check, 'check_model', one_model)
+    with pytest.raises(KeyboardInterrupt):
+        gpu_check.main(['--no-ops', '--models', 'fcn', 'psanet'])
+    part = json.load(open(tmp_path / 'gpu_check' / 'models-fcn-psanet.json'))
+    assert [(row['model'], row['precision']) for row in part['models']] == [
+        ('fcn', 'fp32'), ('fcn', 'amp'), ('psanet', 'fp32')]
+    report = open(tmp_path / 'gpu_check.md').read()
+    assert '| psanet | fp32 | 102.0 |' in report and 'NVIDIA H100' in report

@@ -7,8 +7,9 @@
    formula (focal loss);
 3. every model a few training steps at the protocol's 512x512, fp32 and --amp, ours and MMSeg's official config
    (tools/benchmark.py --vs-official): finite losses, ms/iter, peak memory, the ratio.
-Results: docs/gpu_check/<part>.json, merged into docs/gpu_check.md. --shard I/N runs every N-th model from the
-I-th (1-based), so each part ends within a 10-minute slot; --no-models or --only-models split the rest.
+Results: docs/gpu_check/<part>.json, merged into docs/gpu_check.md, written after every result (a part cut short
+keeps what it measured). --shard I/N runs every N-th model from the I-th (1-based), so each part ends within a
+10-minute slot; --no-models, --no-ops and --models split the rest.
 Without a GPU it says so and exits 0, writing nothing.
 """
 import argparse
@@ -89,8 +90,30 @@ def _focal_case(layout):
         reference, layout
 
 
+def _vit_adapter_attention_case(layout):
+    """ViT-Adapter's attention core (training/models) at the injector's shapes for 512x512 (ViT tokens at 1/16
+    querying the spatial prior's 1/8, 1/16, 1/32 maps; 12 heads of 32 channels, 4 points): on MMCV's CUDA kernel
+    against MMCV's pure-PyTorch version."""
+    from .models.deformable_attention import cuda_kernel_available, deformable_attention_core
+    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
+    shapes = torch.tensor([[64, 64], [32, 32], [16, 16]])
+    starts = torch.tensor([0, 4096, 5120])
+    value = torch.randn(2, 5376, 12, 32)
+    locations = torch.rand(2, 1024, 12, 3, 4, 2)
+    weights = torch.rand(2, 1024, 12, 12).softmax(-1).view(2, 1024, 12, 3, 4)
+
+    def ours(v, loc, w):
+        if not cuda_kernel_available():  # the wrapper would fall back: PyTorch compared with itself
+            raise RuntimeError('this MMCV build has no CUDA kernel for multi-scale deformable attention')
+        return deformable_attention_core(v, shapes.cuda(), starts.cuda(), loc, w)
+
+    def reference(v, loc, w):
+        return multi_scale_deformable_attn_pytorch(v.float(), shapes.cuda(), loc.float(), w.float())
+    return [value, locations, weights], ours, reference, layout
+
+
 OPS = {'PSAMask': _psamask_case, 'multi-scale deformable attention': _msda_case,
-       'sigmoid focal loss': _focal_case}
+       'sigmoid focal loss': _focal_case, 'ViT-Adapter deformable attention': _vit_adapter_attention_case}
 
 
 def _arranged(tensor, layout):
@@ -200,22 +223,28 @@ def main(argv=None):
     if not torch.cuda.is_available():
         print(NO_GPU)
         return 0
-    part = f'shard-{args.shard.replace("/", "-of-")}' + ('-ops' if args.no_models else '')
+    part = (f'models-{"-".join(args.models)}' if args.models else f'shard-{args.shard.replace("/", "-of-")}') + (
+        '-ops' if args.no_models else '')
     result = dict(part=part, environment=environment())
     print(json.dumps(result['environment']), flush=True)
+
+    def save():  # after every result: a part cut short by a time limit keeps what it measured
+        os.makedirs(OUT_DIR, exist_ok=True)
+        with open(os.path.join(OUT_DIR, f'{part}.json'), 'w') as f:
+            json.dump(result, f, indent=1)
+        return write_report()
     if not args.no_ops:
         result['ops'] = check_ops()
         for row in result['ops']:
             print(json.dumps(row), flush=True)
+        save()
     if not args.no_models:
         result['models'] = []
         for model in args.models or shard_of(all_names(), args.shard):
             for amp in (False, True):
                 result['models'].append(check_model(model, amp, args.iters, args.warmup))
                 print(json.dumps(result['models'][-1]), flush=True)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    with open(os.path.join(OUT_DIR, f'{part}.json'), 'w') as f:
-        json.dump(result, f, indent=1)
-    print(f'written: {write_report()}')
+                save()
+    print(f'written: {save()}')
     failed = [r for r in result.get('ops', []) + result.get('models', []) if not r['ok']]
     return 1 if failed else 0
