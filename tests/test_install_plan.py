@@ -1,11 +1,12 @@
 """How tools/install.sh builds MMCV's ops, decided for faked machines (training/install_plan.py)."""
 import os
 import stat
+import sys
 
 import pytest
 
 from training import cuda_env
-from training.install_plan import PlanError, decide, lay_out_cuda_home
+from training.install_plan import PlanError, decide, lay_out_cuda_home, verify_in_child
 
 TORCH_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
 
@@ -116,3 +117,16 @@ def test_required_driver_versions():
     assert cuda_env.driver_too_old('13.0', '575.57.08') == '580.65.06'
     assert cuda_env.driver_too_old('13.0', '580.65.06') is None
     assert cuda_env.driver_too_old('12.8', '550.54.14') is None
+
+
+def test_the_installed_cpu_ops_pass_the_check():
+    assert verify_in_child('cpu') is None
+
+
+def test_a_build_that_crashes_python_is_reported_not_silent():
+    # as MMCV's _ext did on a GPU image with a foreign torch: a segmentation fault, nothing on stderr
+    crash = [sys.executable, '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)']
+    problem = verify_in_child('cuda', command=crash)
+    assert 'crashed Python (SIGSEGV)' in problem and 'another torch' in problem
+    failing = [sys.executable, '-c', 'import sys; sys.exit("MMCV was built without CUDA ops")']
+    assert verify_in_child('cuda', command=failing) == 'MMCV was built without CUDA ops'

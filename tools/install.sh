@@ -141,8 +141,8 @@ pip_q install -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"}
 
 step "check the installed stack"
 problem=$("$PY" -m training.install_plan --verify "$MMCV_OPS" 2>&1) ||
-    fail "the installed MMCV does not have the $MMCV_OPS ops this machine needs: $problem." \
-         "delete $WHEEL_DIR and run 'rm -rf .venv && make install' to rebuild it here."
+    fail "the installed MMCV is not usable with $MMCV_OPS ops on this machine: $problem." \
+         "delete $WHEEL_DIR and run 'rm -rf .venv && make install' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")."
 "$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf .venv && make install'; if it repeats, report the error."
 import torch, mmcv, mmengine, mmseg, mmdet, mmpretrain
 from mmcv.ops import PSAMask  # needs the compiled _ext

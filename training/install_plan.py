@@ -25,6 +25,8 @@ import os
 import re
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
 
 from . import cuda_env
@@ -192,6 +194,23 @@ def verify(ops):
     return None
 
 
+def verify_in_child(ops, command=None):
+    """verify(ops) in a child Python: a build that does not fit this torch can crash the interpreter (a
+    segmentation fault inside MMCV's compiled _ext, seen with a foreign torch on a GPU image) instead of raising,
+    and the install must still say what went wrong."""
+    command = command or [sys.executable, '-m', 'training.install_plan', '--verify-here', ops]
+    child = subprocess.run(command, capture_output=True, text=True,
+                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    said = (child.stderr.strip().splitlines() or [''])[-1]
+    if child.returncode < 0:
+        name = signal.Signals(-child.returncode).name
+        return (f'importing or running its compiled ops crashed Python ({name}), so the ops were compiled for '
+                f'another torch, compiler or C++ library than this Python loads')
+    if child.returncode:
+        return said or f'the check failed (exit {child.returncode})'
+    return None
+
+
 def _shell(plan):
     values = dict(MMCV_OPS=plan['ops'], CUDA_COMPILER=plan['compiler'] or '', PLAN_CUDA_HOME=plan['cuda_home'] or '',
                   PLAN_ARCH_LIST=plan['arch_list'] or '', DEVICE_TAG=plan['cache_tag'],
@@ -207,6 +226,7 @@ def main(argv=None):
     parser.add_argument('--venv-cuda-home', default=os.path.join(sys.prefix, 'cuda'))
     parser.add_argument('--cuda-home', metavar='DIR', help='lay out the PyPI compiler as a CUDA_HOME in DIR')
     parser.add_argument('--verify', choices=('cpu', 'cuda'))
+    parser.add_argument('--verify-here', choices=('cpu', 'cuda'), help=argparse.SUPPRESS)  # the child of --verify
     args = parser.parse_args(argv)
     try:
         if args.cuda_home:
@@ -216,8 +236,8 @@ def main(argv=None):
             if root is None:
                 raise PlanError('NVIDIA\'s PyPI compiler (nvidia/cu*/bin/nvcc) is not installed in this venv.')
             print(lay_out_cuda_home(args.cuda_home, root))
-        elif args.verify:
-            problem = verify(args.verify)
+        elif args.verify or args.verify_here:
+            problem = verify_in_child(args.verify) if args.verify else verify(args.verify_here)
             if problem:
                 print(problem, file=sys.stderr)
                 return 1
