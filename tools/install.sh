@@ -47,6 +47,13 @@ if [ ! -x "$PY" ]; then
     "$PYTHON" -m venv "${venv_args[@]}" "$VENV" ||
         fail "'$PYTHON -m venv' did not work." \
              "install the venv module (Debian/Ubuntu: apt-get install python3-venv) or set PYTHON=/path/to/python3."
+    if [ "${SYSTEM_TORCH:-0}" = 1 ]; then
+        # a $PYTHON that is itself a venv (GPU images often keep torch in one, e.g. /opt/torch/.venv):
+        # --system-site-packages reaches its base interpreter, not that venv; a .pth file adds the venv's
+        # site-packages after .venv's own
+        "$PYTHON" -c "import site, sys; sys.prefix != sys.base_prefix and print(*site.getsitepackages(), sep='\n')" \
+            > "$("$PY" -c 'import site; print(site.getsitepackages()[0])')/system-torch.pth"
+    fi
 fi
 
 step "torch"
