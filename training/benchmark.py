@@ -365,7 +365,8 @@ def compare(model, args, argv):
         return median_run([run_side(model, 'ours', argv) for _ in range(args.repeat)])
     if official_base(model) is None:
         return dict(model=model, ours=median_run([run_side(model, 'ours', argv) for _ in range(args.repeat)]),
-                    official=dict(error='no MMSeg config to compare with (a recipe from another repository, or adapted from another dataset)'))
+                    official=dict(error='no MMSeg config to compare with (a recipe from another repository, '
+                                        'or adapted from another dataset)'))
     runs = []
     for index in range(args.repeat):
         if args.paired:  # crossover: the side that steps first swaps from run to run

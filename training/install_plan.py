@@ -201,13 +201,12 @@ def verify_in_child(ops, command=None):
     command = command or [sys.executable, '-m', 'training.install_plan', '--verify-here', ops]
     child = subprocess.run(command, capture_output=True, text=True,
                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    said = (child.stderr.strip().splitlines() or [''])[-1]
     if child.returncode < 0:
         name = signal.Signals(-child.returncode).name
-        return (f'importing or running its compiled ops crashed Python ({name}), so the ops were compiled for '
-                f'another torch, compiler or C++ library than this Python loads')
+        return (f'importing or running its compiled ops crashed Python ({name}); most likely they were compiled '
+                f'for another torch, compiler or C++ library than this Python loads')
     if child.returncode:
-        return said or f'the check failed (exit {child.returncode})'
+        return (child.stderr.strip().splitlines() or [f'the check failed (exit {child.returncode})'])[-1]
     return None
 
 
