@@ -61,8 +61,7 @@ def _psamask_case(layout):
 
 
 def _msda_case(layout):
-    from mmcv.ops.multi_scale_deform_attn import (MultiScaleDeformableAttnFunction,
-                                                  multi_scale_deformable_attn_pytorch)
+    from mmcv.ops.multi_scale_deform_attn import MultiScaleDeformableAttnFunction
     shapes = torch.tensor([[16, 16], [8, 8]])
     starts = torch.tensor([0, 256])
     value = torch.randn(2, 320, 4, 32)
@@ -71,10 +70,16 @@ def _msda_case(layout):
 
     def cuda(v, loc, w):
         return MultiScaleDeformableAttnFunction.apply(v, shapes.cuda(), starts.cuda(), loc, w, 64)
+    return [value, locations, weights], cuda, _pytorch_deformable_attention(shapes), layout
+
+
+def _pytorch_deformable_attention(shapes):
+    """The reference of both deformable-attention rows: MMCV's pure-PyTorch version, in float32."""
+    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
 
     def reference(v, loc, w):
         return multi_scale_deformable_attn_pytorch(v.float(), shapes.cuda(), loc.float(), w.float())
-    return [value, locations, weights], cuda, reference, layout
+    return reference
 
 
 def _focal_case(layout):
@@ -95,7 +100,6 @@ def _vit_adapter_attention_case(layout):
     querying the spatial prior's 1/8, 1/16, 1/32 maps; 12 heads of 32 channels, 4 points): on MMCV's CUDA kernel
     against MMCV's pure-PyTorch version."""
     from .models.deformable_attention import cuda_kernel_available, deformable_attention_core
-    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
     shapes = torch.tensor([[64, 64], [32, 32], [16, 16]])
     starts = torch.tensor([0, 4096, 5120])
     value = torch.randn(2, 5376, 12, 32)
@@ -106,10 +110,7 @@ def _vit_adapter_attention_case(layout):
         if not cuda_kernel_available():  # the wrapper would fall back: PyTorch compared with itself
             raise RuntimeError('this MMCV build has no CUDA kernel for multi-scale deformable attention')
         return deformable_attention_core(v, shapes.cuda(), starts.cuda(), loc, w)
-
-    def reference(v, loc, w):
-        return multi_scale_deformable_attn_pytorch(v.float(), shapes.cuda(), loc.float(), w.float())
-    return [value, locations, weights], ours, reference, layout
+    return [value, locations, weights], ours, _pytorch_deformable_attention(shapes), layout
 
 
 OPS = {'PSAMask': _psamask_case, 'multi-scale deformable attention': _msda_case,

@@ -129,18 +129,23 @@ def probe(venv_cuda_home):
     pip_include = None
     if torch.version.cuda:
         import nvidia
-        candidates = [os.path.join(path, f'cu{torch.version.cuda.split(".")[0]}', 'include') for path in nvidia.__path__]
-        pip_include = next((c for c in candidates if os.path.isfile(os.path.join(c, 'cusparse.h'))), None)
+        major = torch.version.cuda.split('.')[0]
+        includes = [os.path.join(path, f'cu{major}', 'include') for path in nvidia.__path__]
+        pip_include = next((include for include in includes if _has_library_headers(include)), None)
     return dict(torch_version=torch.__version__, torch_cuda=torch.version.cuda, gpus=gpus,
                 torch_arch_list=torch.cuda.get_arch_list() if torch.version.cuda else [],
                 gpu_devices=cuda_env.gpu_devices(), driver=cuda_env.driver_version(), nvcc=nvcc,
                 nvcc_version=nvcc_version, nvcc_root=nvcc_root, torch_cuda_toolkit_pin=pin,
-                system_has_library_headers=bool(nvcc_root) and os.path.isfile(os.path.join(nvcc_root, 'include',
-                                                                                          'cusparse.h')),
+                system_has_library_headers=bool(nvcc_root) and _has_library_headers(os.path.join(nvcc_root, 'include')),
                 pip_cuda_include=pip_include,
                 venv_cuda_home=venv_cuda_home,
                 environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS', 'CPATH')
                          if k in os.environ})
+
+
+def _has_library_headers(include_dir):
+    """Whether a CUDA include directory has the library headers torch's CUDA headers include (cusparse.h)."""
+    return os.path.isfile(os.path.join(include_dir, 'cusparse.h'))
 
 
 def _system_nvcc():
