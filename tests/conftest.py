@@ -1,3 +1,5 @@
+import contextlib
+import json
 import os
 import re
 import subprocess
@@ -7,16 +9,62 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+from script_server import ScriptServer  # noqa: E402
 from training.checkpoints import read_scalars as scalars  # noqa: E402,F401
 from training.experiments import all_names  # noqa: E402
 
 MODELS = all_names()
+os.environ['ADE_SEG_NO_DOWNLOAD'] = '1'  # the suite never reaches the internet (test_downloads.py serves its files)
+SERVER = ScriptServer()  # this test process's: scripts run in forks of an interpreter that imported the stack
 
 
 def run_script(model, *args, timeout=900, env=None):
-    """Runs train_<model>.py from the repo root, as a user would; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, f'train_{model}.py', *map(str, args)], cwd=REPO, text=True,
-                          capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
+    """Runs train_<model>.py from the repo root, as a user would (`python train_<model>.py args`); returns the
+    CompletedProcess."""
+    return run_tool(f'train_{model}.py', *args, timeout=timeout, env=env)
+
+
+def run_tool(script, *args, timeout=900, env=None):
+    """Runs `python <script> args` from the repo root (evaluate.py, tools/benchmark.py...)."""
+    return SERVER.run([script, *map(str, args)], REPO, {**os.environ, **(env or {})}, timeout)
+
+
+def pytest_configure(config):
+    # Two test processes (pytest-xdist) share the two cores: one thread each for torch, here, in the scripts they
+    # run and in the processes those start, so they do not oversubscribe the cores (GNU OpenMP spins).
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        os.environ['OMP_NUM_THREADS'] = '1'
+        import torch
+        torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first, the longest first (a stable sort: the same order in every test process), so that
+    the two test processes end together rather than one waiting for the other's last long test."""
+    def minutes(item):
+        slow = item.get_closest_marker('slow')
+        return -(slow.args[0] if slow else 0)
+    items.sort(key=minutes)
+
+
+def pytest_unconfigure(config):
+    SERVER.close()
+
+
+@contextlib.contextmanager
+def made_once(path):
+    """Yields True to the one test process that should make `path` (a directory shared by the test processes),
+    after the others have waited for it; False where it is made already."""
+    from filelock import FileLock
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with FileLock(f'{path}.lock'):
+        yield not os.path.exists(path)
+
+
+def shared_dir(tmp_path_factory, name):
+    """A directory all test processes of this session see (pytest-xdist's workers have their own basetemp)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base) / name
 
 
 def final_miou(stdout):
@@ -80,10 +128,38 @@ def tiny_ade():
     from training.smoke import SMOKE_DATA_ROOT
     from training.tiny_ade import make_tiny_ade
     path = os.path.join(REPO, SMOKE_DATA_ROOT)
-    if not os.path.isdir(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        make_tiny_ade(path)
+    with made_once(path) as first:
+        if first:
+            make_tiny_ade(path)
     return path
+
+
+@pytest.fixture(scope='session')
+def weight_files(tmp_path_factory):
+    """{fixture: path} of the five seed files' fixtures (tests/weight_fixtures.py), made once for all test
+    processes (together 0.9 GB; about a minute)."""
+    import weight_fixtures
+    directory = shared_dir(tmp_path_factory, 'pretrain')
+    with made_once(directory / 'files.json') as first:
+        if first:
+            os.makedirs(directory, exist_ok=True)
+            made = {name: getattr(weight_fixtures, name)(str(directory)) for name in weight_fixtures.SEED_FILES}
+            (directory / 'files.json').write_text(json.dumps(made))
+    return json.loads((directory / 'files.json').read_text())
+
+
+@pytest.fixture(scope='session')
+def fcn_smoke(tiny_ade, tmp_path_factory):
+    """(work dir, result) of `python train_fcn.py --smoke`, run once for all test processes: test_smoke checks it
+    as it checks the other scripts' smokes; the checkpoint-format, evaluate, infer and summarize tests read it."""
+    work_dir = shared_dir(tmp_path_factory, 'runs') / 'fcn_ade20k'
+    record = work_dir.parent / 'fcn_ade20k.json'
+    with made_once(record) as first:
+        if first:
+            result = run_script('fcn', '--smoke', '--work-dir', work_dir)
+            record.write_text(json.dumps(dict(args=result.args, returncode=result.returncode, stdout=result.stdout,
+                                              stderr=result.stderr)))
+    return work_dir, subprocess.CompletedProcess(**json.loads(record.read_text()))
 
 
 @pytest.fixture(autouse=True)

@@ -2,23 +2,21 @@
 never asserted."""
 import json
 import math
-import subprocess
-import sys
 import threading
 
 import pytest
 import torch
 
-from conftest import REPO, run_script
+from conftest import run_script, run_tool
 
 
 def _benchmark(*args):
-    result = subprocess.run([sys.executable, 'tools/benchmark.py', *map(str, args)], cwd=REPO,
-                            capture_output=True, text=True, timeout=900)
+    result = run_tool('tools/benchmark.py', *args)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{')]
 
 
+@pytest.mark.slow(1)
 def test_benchmark_vs_official_prints_both_sides_and_their_ratio(tiny_ade, tmp_path):
     table = tmp_path / 'bench.md'
     [result] = _benchmark('fcn', '--vs-official', '--iters', 3, '--warmup', 1, '--crop', 64, '--markdown', table)
@@ -35,6 +33,7 @@ def test_benchmark_vs_official_prints_both_sides_and_their_ratio(tiny_ade, tmp_p
     assert table.read_text().splitlines()[2].startswith('| fcn | ')
 
 
+@pytest.mark.slow(1)
 def test_paired_benchmark_steps_both_sides_in_one_process_and_crosses_over(tiny_ade):
     [result] = _benchmark('fcn', '--vs-official', '--paired', '--repeat', 2, '--iters', 3, '--warmup', 1, '--crop', 64)
     assert result['method'] == 'paired steps'
@@ -77,7 +76,7 @@ def test_benchmark_names_the_official_config_and_rejects_unknown_models():
     assert benchmark.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
     assert benchmark.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
     assert benchmark.official_base('vit_deit') is None  # ported from its authors' code: no MMSeg recipe
-    result = subprocess.run([sys.executable, 'tools/benchmark.py', 'fcnn'], cwd=REPO, capture_output=True, text=True)
+    result = run_tool('tools/benchmark.py', 'fcnn')
     assert result.returncode == 2 and 'unknown model(s) fcnn' in result.stderr
 
 

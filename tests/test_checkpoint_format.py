@@ -6,15 +6,12 @@ import textwrap
 
 import pytest
 
-from conftest import run_script
-
 
 @pytest.fixture(scope='module')
-def smoke_checkpoint(tiny_ade, tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('format') / 'fcn'
-    result = run_script('fcn', '--smoke', '--iters', 2, '--work-dir', work_dir)
+def smoke_checkpoint(fcn_smoke):
+    work_dir, result = fcn_smoke  # `train_fcn.py --smoke`, shared with test_smoke.py
     assert result.returncode == 0, result.stderr[-3000:]
-    return work_dir / 'iter_2.pth'
+    return work_dir / 'iter_4.pth'
 
 
 def _fresh_python(code, tmp_path):
@@ -30,7 +27,7 @@ def test_plain_torch_load_with_weights_only(smoke_checkpoint, tmp_path):
         print(sorted(checkpoint), checkpoint['meta']['iter'])
     ''', tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "['message_hub', 'meta', 'optimizer', 'param_schedulers', 'state_dict'] 2" in result.stdout
+    assert "['message_hub', 'meta', 'optimizer', 'param_schedulers', 'state_dict'] 4" in result.stdout
 
 
 def test_mmseg_init_model_and_inference_model(smoke_checkpoint, tiny_ade, tmp_path):

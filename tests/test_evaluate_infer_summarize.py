@@ -1,50 +1,43 @@
 """evaluate.py, infer.py and summarize.py on a run trained on the tiny subset."""
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, final_miou, run_script
-
-
-def _tool(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=900)
+from conftest import final_miou, run_tool
 
 
 @pytest.fixture(scope='module')
-def trained_run(tiny_ade, tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('runs') / 'fcn_ade20k'
-    result = run_script('fcn', '--smoke', '--iters', 6, '--work-dir', work_dir)
+def trained_run(fcn_smoke):
+    work_dir, result = fcn_smoke  # `train_fcn.py --smoke` (4 iterations), shared with test_smoke.py
     assert result.returncode == 0, result.stderr[-3000:]
     return work_dir, final_miou(result.stdout)
 
 
 def test_evaluate_reproduces_the_validation_of_training(trained_run):
     work_dir, miou = trained_run
-    result = _tool('evaluate.py', work_dir)
+    result = run_tool('evaluate.py', work_dir)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((work_dir / 'eval_best_mIoU_iter_6.json').read_text())
+    report = json.loads((work_dir / 'eval_best_mIoU_iter_4.json').read_text())
     assert report['mIoU'] == pytest.approx(miou, abs=0.01)
     assert {'aAcc', 'mAcc', 'per_class_IoU'} <= report.keys() and len(report['per_class_IoU']) == 150
     present = {k: v for k, v in report['per_class_IoU'].items() if v is not None}
     assert 'wall' in present and len(present) < 150  # classes of the tiny subset only
-    assert '| wall |' in (work_dir / 'eval_best_mIoU_iter_6.md').read_text()
+    assert '| wall |' in (work_dir / 'eval_best_mIoU_iter_4.md').read_text()
 
 
 def test_evaluate_aug_test(trained_run):
     work_dir, _ = trained_run
-    result = _tool('evaluate.py', work_dir / 'iter_6.pth', '--aug-test')
+    result = run_tool('evaluate.py', work_dir / 'iter_4.pth', '--aug-test')
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((work_dir / 'eval_iter_6_aug.json').read_text())['aug_test'] is True
+    assert json.loads((work_dir / 'eval_iter_4_aug.json').read_text())['aug_test'] is True
 
 
 def test_a_copied_checkpoint_evaluates_anywhere(trained_run, tmp_path):
-    shutil.copy(trained_run[0] / 'iter_6.pth', tmp_path / 'copied.pth')  # plain types: nothing to trust
-    result = _tool('evaluate.py', tmp_path / 'copied.pth')
+    shutil.copy(trained_run[0] / 'iter_4.pth', tmp_path / 'copied.pth')  # plain types: nothing to trust
+    result = run_tool('evaluate.py', tmp_path / 'copied.pth')
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -54,17 +47,17 @@ def test_an_old_format_checkpoint_outside_its_run_is_not_trusted(trained_run, tm
     import torch
 
     from training.checkpoints import from_plain_types
-    checkpoint = torch.load(trained_run[0] / 'iter_6.pth', weights_only=True)
+    checkpoint = torch.load(trained_run[0] / 'iter_4.pth', weights_only=True)
     checkpoint['message_hub'] = from_plain_types(checkpoint['message_hub'])
     torch.save(checkpoint, tmp_path / 'downloaded.pth')
-    result = _tool('evaluate.py', tmp_path / 'downloaded.pth')
+    result = run_tool('evaluate.py', tmp_path / 'downloaded.pth')
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert 'cannot be read as a checkpoint without trusting it: it pickles getattr' in result.stderr
 
 
 def test_infer_writes_masks_and_overlays(trained_run, tiny_ade, tmp_path):
     images = f'{tiny_ade}/images/validation'
-    result = _tool('infer.py', trained_run[0], images, '--out', tmp_path)
+    result = run_tool('infer.py', trained_run[0], images, '--out', tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     masks = sorted(tmp_path.glob('*_mask.png'))
     assert len(masks) == 8 and len(list(tmp_path.glob('*_overlay.png'))) == 8
@@ -78,10 +71,10 @@ def test_infer_writes_masks_and_overlays(trained_run, tiny_ade, tmp_path):
 
 def test_summarize_compares_with_the_official_miou(trained_run, tmp_path):
     work_dir, miou = trained_run
-    result = _tool('summarize.py', '--work-dirs', work_dir.parent, '--out', tmp_path / 'results.md')
+    result = run_tool('summarize.py', '--work-dirs', work_dir.parent, '--out', tmp_path / 'results.md')
     assert result.returncode == 0, result.stderr[-3000:]
     row = [line for line in (tmp_path / 'results.md').read_text().splitlines() if line.startswith('| fcn |')][0]
     cells = [c.strip() for c in row.strip('|').split('|')]
-    assert float(cells[1]) == pytest.approx(miou, abs=0.01) and cells[2] == '6' and cells[3] == '35.94'
+    assert float(cells[1]) == pytest.approx(miou, abs=0.01) and cells[2] == '4' and cells[3] == '35.94'
     assert float(cells[4]) == pytest.approx(miou - 35.94, abs=0.01)
     assert (tmp_path / 'results.png').stat().st_size > 1000

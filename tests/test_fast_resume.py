@@ -4,6 +4,7 @@ import itertools
 import os
 import time
 
+import pytest
 import torch
 from mmengine.dataset import InfiniteSampler
 from mmengine.hooks import Hook
@@ -12,6 +13,8 @@ from training.config import drop_pretrained
 from training.experiments import load_script
 from training.resume import set_up_resume
 from training.runner import build_config, build_runner
+
+pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.py)
 
 
 class RecordBatches(Hook):
@@ -30,7 +33,6 @@ def _train(work_dir, iters, seed=1234):
     cfg, _ = build_config(script.config, script.OFFICIAL, ['--smoke', '--iters', str(iters), '--work-dir', str(work_dir)])
     cfg.randomness = dict(seed=seed)
     cfg.experiment_name = f'{os.path.basename(work_dir)}-{iters}-{time.time_ns()}'  # own logger and message hub
-    cfg.default_hooks.checkpoint.interval = 1
     if set_up_resume(cfg, restart=False):
         drop_pretrained(cfg.model)
     runner, _ = build_runner(cfg)

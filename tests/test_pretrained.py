@@ -21,17 +21,15 @@ USERS = {  # which scripts use which seed file (the configs/<model>.py name it)
 }
 
 
-@pytest.fixture(scope='session')
-def weight_files(tmp_path_factory):
-    directory = tmp_path_factory.mktemp('pretrain')
-    return {name: getattr(weight_fixtures, name)(str(directory)) for name in USERS}
-
-
 def _loaded_line(result):
     lines = [line for line in (result.stdout + result.stderr).splitlines() if 'pretrained: loaded' in line]
     assert lines, result.stderr[-3000:]
     loaded, expected = map(int, re.search(r'loaded (\d+)/(\d+) backbone tensors', lines[-1]).groups())
     return loaded, expected
+
+
+def test_the_fixtures_are_the_seed_files():
+    assert set(USERS) == set(weight_fixtures.SEED_FILES)
 
 
 def test_every_config_names_its_seed_file():
@@ -73,8 +71,8 @@ def test_ported_models_load_every_vit_or_swin_tensor_and_count_their_own(weight_
     assert f'; {len(own)} tensors of {type(backbone).__name__} newly initialised' in result.stdout
 
 
-def test_conversion_is_cached_and_the_original_untouched(weight_files):
-    source = weight_files['timm_vit_base_384']
+def test_conversion_is_cached_and_the_original_untouched(weight_files, tmp_path):
+    source = shutil.copy(weight_files['timm_vit_base_384'], tmp_path)  # its own converted/ beside it
     before = os.stat(source).st_mtime_ns
     first = run_script('vit_deit', '--check-pretrain', '--pretrain', source)
     converted = [os.path.join(os.path.dirname(source), 'converted', f)

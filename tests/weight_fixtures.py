@@ -8,6 +8,9 @@ import torch
 
 from training.pretrained import sha256_of
 
+SEED_FILES = ['torchvision_resnet50', 'official_swin_base_384_22k', 'timm_vit_base_384', 'mmseg_mit_b0',
+              'mmpretrain_poolformer_s12']  # the functions below, one per seed file of the README
+
 
 def save_as_release(state, directory, stem):
     """Saves `state` as <directory>/<stem>-<first 8 hex of its SHA-256>.pth, the release convention."""
