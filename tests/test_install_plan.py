@@ -130,3 +130,41 @@ def test_a_build_that_crashes_python_is_reported_not_silent():
     assert 'crashed Python (SIGSEGV)' in problem and 'another torch' in problem
     failing = [sys.executable, '-c', 'import sys; sys.exit("MMCV was built without CUDA ops")']
     assert verify_in_child('cuda', command=failing) == 'MMCV was built without CUDA ops'
+
+
+def test_the_pytorch_ops_mode_needs_no_compiler_on_any_machine():
+    for facts in ({}, H100, dict(H100, nvcc='/usr/bin/nvcc', nvcc_version='12.4', nvcc_root='/usr')):
+        plan = decide(machine(**facts, environ={'MMCV_OPS': 'pytorch'}))
+        assert plan['ops'] == 'pytorch' and plan['compiler'] is None and not plan['pypi_packages']
+        assert plan['build_env']['MMCV_WITH_OPS'] == '0' and plan['cache_tag'] == 'noops'
+    with pytest.raises(PlanError, match='MMCV_OPS=cpu is not a mode'):
+        decide(machine(environ={'MMCV_OPS': 'cpu'}))
+
+
+def test_an_arch_list_preset_by_the_image_is_built_for_and_named_in_the_cache():
+    # the GPU image sets TORCH_CUDA_ARCH_LIST=9.0a (Hopper's arch-specific features): taken as it is
+    plan = decide(machine(**H100, nvcc='/usr/local/cuda-13.0/bin/nvcc', nvcc_version='13.0',
+                          nvcc_root='/usr/local/cuda-13.0', system_has_library_headers=True,
+                          environ={'TORCH_CUDA_ARCH_LIST': '9.0a'}))
+    assert plan['arch_list'] == '9.0a' == plan['build_env']['TORCH_CUDA_ARCH_LIST']
+    assert plan['cache_tag'] == 'cu130-sm90a' and plan['compiler'] == 'system'
+
+
+def test_a_python_inside_a_venv_is_seen_with_its_own_pth_files(tmp_path):
+    """SYSTEM_TORCH=1 with PYTHON=/opt/torch/.venv/bin/python (a GPU image's venv): .venv sees that venv's packages
+    after its own, and that venv's .pth files run (setuptools' distutils shim lives in one, on Python >= 3.12)."""
+    import subprocess
+    from training.install_plan import see_site_packages_of
+
+    def venv(path, *options, python=sys.executable):
+        subprocess.run([python, '-m', 'venv', '--without-pip', *options, str(path)], check=True)
+        return path / 'bin' / 'python', next(path.glob('lib/python*/site-packages'))
+    image_python, image_site = venv(tmp_path / 'image')
+    (image_site / 'image_torch.py').write_text('VERSION = "2.11.0"\n')
+    (image_site / 'distutils-shim.pth').write_text("import os; os.environ['SHIM'] = 'active'\n")
+    ours_python, ours_site = venv(tmp_path / 'ours', '--system-site-packages', python=image_python)
+    assert see_site_packages_of(str(image_python), str(ours_site)) == [str(image_site)]
+    seen = subprocess.run([str(ours_python), '-c', 'import image_torch, os, sys; print(image_torch.VERSION, '
+                           'os.environ.get("SHIM"), sys.path.index(sys.argv[1]) < sys.path.index(sys.argv[2]))',
+                           str(ours_site), str(image_site)], capture_output=True, text=True)
+    assert seen.stdout.split() == ['2.11.0', 'active', 'True'], seen.stderr

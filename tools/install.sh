@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the pinned OpenMMLab stack (requirements.txt) into .venv/, building MMCV's compiled ops.
 #
-#   bash tools/install.sh            # or: make install
+#   bash tools/install.sh                     # or: make install
+#   MMCV_OPS=pytorch bash tools/install.sh    # no compiler: MMCV's ops in pure PyTorch (minutes, not 20+)
 #
 # Variables:
+#   MMCV_OPS=pytorch        MMCV without its compiled op library, with the project's pure-PyTorch ops
+#                           (training/mmcv_ext_pytorch.py) installed as mmcv/_ext.py; unset: compiled ops
 #   PYTHON=python3.11       interpreter that creates .venv (default: python3)
 #   SYSTEM_TORCH=1          keep the torch already installed for $PYTHON (e.g. a GPU image's CUDA
 #                           build): .venv sees the system site-packages and torch is not reinstalled
@@ -15,10 +18,13 @@
 #   CUDA_HOME=DIR           the CUDA toolkit to compile with (default: the nvcc on PATH if its CUDA major is
 #                           torch's, else NVIDIA's compiler from PyPI, installed into .venv)
 #   MAX_JOBS=N              parallel compile jobs for the MMCV build
+#   VENV=DIR                the venv to install into (default .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.venv
+VENV=${VENV:-.venv}
+PYTORCH_OPS_SOURCE=training/mmcv_ext_pytorch.py
+NO_COMPILER="or install without compiling anything: MMCV_OPS=pytorch make install (pure-PyTorch ops; see README)"
 PY="$VENV/bin/python"
 PYTHON=${PYTHON:-python3}
 MMCV_CACHE=${MMCV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ade20k-seg/mmcv-wheels}
@@ -48,11 +54,10 @@ if [ ! -x "$PY" ]; then
         fail "'$PYTHON -m venv' did not work." \
              "install the venv module (Debian/Ubuntu: apt-get install python3-venv) or set PYTHON=/path/to/python3."
     if [ "${SYSTEM_TORCH:-0}" = 1 ]; then
-        # a $PYTHON that is itself a venv (GPU images often keep torch in one, e.g. /opt/torch/.venv):
-        # --system-site-packages reaches its base interpreter, not that venv; a .pth file adds the venv's
-        # site-packages after .venv's own
-        "$PYTHON" -c "import site, sys; sys.prefix != sys.base_prefix and print(*site.getsitepackages(), sep='\n')" \
-            > "$("$PY" -c 'import site; print(site.getsitepackages()[0])')/system-torch.pth"
+        echo "    seeing the system site-packages of $PYTHON"
+        # a $PYTHON that is itself a venv (GPU images often keep torch in one, e.g. /opt/torch/.venv)
+        "$PY" -m training.install_plan --see-site-packages-of "$PYTHON" ||
+            fail "could not make $VENV see the packages of $PYTHON." "check that '$PYTHON -c \"import site\"' works, then rerun."
     fi
 fi
 
@@ -76,12 +81,12 @@ TORCH_FULL=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
 PY_TAG=$("$PY" -c "import sys; print(f'cp{sys.version_info.major}{sys.version_info.minor}')")
 
 step "decide how to build MMCV's ops (training/install_plan.py)"
-# sets MMCV_OPS (cpu|cuda), CUDA_COMPILER (system|pypi|''), PLAN_CUDA_HOME, PLAN_ARCH_LIST, DEVICE_TAG,
+# sets PLAN_OPS (cpu|cuda|pytorch), CUDA_COMPILER (system|pypi|''), PLAN_CUDA_HOME, PLAN_ARCH_LIST, DEVICE_TAG,
 # PYPI_CUDA_PACKAGES and BUILD_ENV (the variables of the MMCV build); an error says why and what to do
 plan=$("$PY" -m training.install_plan --shell --venv-cuda-home "$PWD/$VENV/cuda") ||
     { echo "" >&2; echo "install failed at step '$CURRENT_STEP' (see the error above)." >&2; exit 1; }
 eval "$plan"
-echo "    MMCV ops: $MMCV_OPS${PLAN_ARCH_LIST:+ for sm ${PLAN_ARCH_LIST}}${CUDA_COMPILER:+, compiler: $CUDA_COMPILER ($PLAN_CUDA_HOME)}"
+echo "    MMCV ops: $PLAN_OPS${PLAN_ARCH_LIST:+ for sm ${PLAN_ARCH_LIST}}${CUDA_COMPILER:+, compiler: $CUDA_COMPILER ($PLAN_CUDA_HOME)}"
 WHEEL_DIR="$MMCV_CACHE/mmcv-$MMCV_VERSION-torch$TORCH_FULL-$PY_TAG-$DEVICE_TAG"
 
 if [ "$CUDA_COMPILER" = pypi ]; then
@@ -95,17 +100,25 @@ if [ "$CUDA_COMPILER" = pypi ]; then
              "rerun 'make install'; or install a CUDA toolkit and put its nvcc on PATH."
 fi
 
-step "mmcv $MMCV_VERSION with compiled ops ($DEVICE_TAG)"
+if [ "$PLAN_OPS" = pytorch ]; then
+    step "mmcv $MMCV_VERSION without compiled ops, with the pure-PyTorch ops of $PYTORCH_OPS_SOURCE"
+else
+    step "mmcv $MMCV_VERSION with compiled ops ($DEVICE_TAG)"
+fi
 if "$PY" -c "import mmcv, mmcv.ops, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null &&
-        "$PY" -m training.install_plan --verify "$MMCV_OPS" 2>/dev/null; then
+        "$PY" -m training.install_plan --verify "$PLAN_OPS" 2>/dev/null; then
     echo "    already installed"
 else
     wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)
     if [ -n "$wheel" ]; then
         echo "    using cached wheel $wheel"
     else
-        echo "    no cached wheel in $WHEEL_DIR: building from the sdist (15-20 min on 2 CPU cores for CPU ops;"
-        echo "    CUDA ops: ~45 min on 2 cores, minutes on 16)"
+        if [ "$PLAN_OPS" = pytorch ]; then
+            echo "    no cached wheel in $WHEEL_DIR: building from the sdist without ops (seconds)"
+        else
+            echo "    no cached wheel in $WHEEL_DIR: building from the sdist (15-20 min on 2 CPU cores for CPU ops;"
+            echo "    CUDA ops: ~45 min on 2 cores, minutes on 16)"
+        fi
         src=$(mktemp -d)
         # pip prepares metadata by running setup.py, which imports torch (--no-build-isolation) and takes its
         # CUDA branch whenever torch sees a GPU: the download itself runs without CUDA
@@ -115,6 +128,9 @@ else
         tar xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src"
         # torch >= 2.14 headers need C++20; mmcv hard-codes -std=c++17 and no variable overrides it
         sed -i 's/-std=c++17/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
+        # without ops (MMCV_WITH_OPS=0) setup.py names the package mmcv-lite, which requirements.txt's mmcv==
+        # (and every check of an installed mmcv) would not see: keep the name mmcv
+        sed -i "s/else 'mmcv-lite'/else 'mmcv'/" "$src/mmcv-$MMCV_VERSION/setup.py"
         export MAX_JOBS=${MAX_JOBS:-$(($(nproc) + 1))}
         mkdir -p "$WHEEL_DIR"
         # --no-build-isolation: in an isolated build env there is no torch and mmcv silently builds without ops
@@ -122,12 +138,13 @@ else
         env $BUILD_ENV "$PY" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
             -w "$src/dist" "$src/mmcv-$MMCV_VERSION" > "$src/build.log" 2>&1 ||
             { tail -n 30 "$src/build.log" >&2
-              fail "compiling MMCV's ops failed (full log: $src/build.log)." \
-                   "make sure a C++ compiler (g++ >= 10) and Python headers are installed (Debian: apt-get install g++ python3-dev), then rerun 'make install'."; }
+              fail "building MMCV failed (full log: $src/build.log)." \
+                   "make sure a C++ compiler (g++ >= 10) and Python headers are installed (Debian: apt-get install g++ python3-dev), then rerun 'make install'; $NO_COMPILER."; }
         built=$(ls "$src"/dist/mmcv-*.whl)
-        "$PY" -c "import sys, zipfile; sys.exit(not any(n.startswith('mmcv/_ext') for n in zipfile.ZipFile(sys.argv[1]).namelist()))" "$built" ||
+        [ "$PLAN_OPS" = pytorch ] ||
+            "$PY" -c "import sys, zipfile; sys.exit(not any(n.startswith('mmcv/_ext') for n in zipfile.ZipFile(sys.argv[1]).namelist()))" "$built" ||
             fail "the MMCV wheel was built without compiled ops (mmcv/_ext missing; log: $src/build.log)." \
-                 "rerun 'make install'; if it repeats, report the log."
+                 "rerun 'make install'; if it repeats, report the log; $NO_COMPILER."
         # copy then rename, so a parallel install never sees half a wheel
         cp "$built" "$WHEEL_DIR/.partial" && mv "$WHEEL_DIR/.partial" "$WHEEL_DIR/$(basename "$built")"
         wheel="$WHEEL_DIR/$(basename "$built")"
@@ -136,26 +153,43 @@ else
     pip_q install --no-deps --force-reinstall "$wheel" ||
         fail "pip could not install $wheel." "delete $WHEEL_DIR and rerun 'make install' to rebuild it."
 fi
+mmcv_dir=$("$PY" -c 'import mmcv, os; print(os.path.dirname(mmcv.__file__))')
+if [ "$PLAN_OPS" = pytorch ]; then  # every time: the installed copy follows the checkout's file
+    cp "$PYTORCH_OPS_SOURCE" "$mmcv_dir/_ext.py"
+else  # left by an earlier MMCV_OPS=pytorch install (pip does not know the file)
+    rm -f "$mmcv_dir/_ext.py"
+fi
 
 step "the rest of requirements.txt${EXTRA_REQUIREMENTS:+ and $EXTRA_REQUIREMENTS}"
 requirements=requirements.txt
 if [ "${SYSTEM_TORCH:-0}" = 1 ]; then  # keep the system torch: do not let pip replace it
     requirements=$(mktemp); grep -vE '^(torch|torchvision)==' requirements.txt > "$requirements"
 fi
-pip_q install -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"} ||
+deps=()
+if [ "${PIP_NO_INDEX:-0}" = 1 ] && [ -d "${PIP_FIND_LINKS:-}" ]; then
+    # offline, from a folder of wheels (tools/gather_gpu_wheels.sh): it holds what this machine lacks and is
+    # installed as it is; resolving dependencies would ask for packages the machine provides under other names
+    # (opencv-python, where a GPU image has opencv-python-headless) and stop
+    deps=(--no-deps)
+    pip_q install --no-deps "$PIP_FIND_LINKS"/*.whl ||
+        fail "pip could not install the wheels of $PIP_FIND_LINKS." "gather them again: bash tools/gather_gpu_wheels.sh"
+fi
+pip_q install "${deps[@]}" -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"} ||
     fail "pip could not install the packages of requirements.txt (see pip's output above)." \
          "check network access to PyPI and rerun 'make install'."
 
 step "check the installed stack"
-problem=$("$PY" -m training.install_plan --verify "$MMCV_OPS" 2>&1) ||
-    fail "the installed MMCV is not usable with $MMCV_OPS ops on this machine: $problem." \
-         "delete $WHEEL_DIR and run 'rm -rf .venv && make install' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")."
+problem=$("$PY" -m training.install_plan --verify "$PLAN_OPS" 2>&1) ||
+    fail "the installed MMCV is not usable with $PLAN_OPS ops on this machine: $problem." \
+         "delete $WHEEL_DIR and run 'rm -rf $VENV && make install' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")$([ "$PLAN_OPS" = pytorch ] || echo "; $NO_COMPILER")."
 "$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf .venv && make install'; if it repeats, report the error."
 import torch, mmcv, mmengine, mmseg, mmdet, mmpretrain
-from mmcv.ops import PSAMask  # needs the compiled _ext
+from mmcv.ops import PSAMask  # needs mmcv._ext
 import mmseg.models  # noqa: F401  (imports mmcv.ops, ftfy, regex)
+from training.mmcv_ops import ops_line
 print(f"    torch {torch.__version__} (CUDA {torch.version.cuda}, GPU visible: {torch.cuda.is_available()}), "
       f"mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, "
       f"mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}")
+print(f"    {ops_line()}")
 EOF
 echo "==> [install] done: $VENV is ready"

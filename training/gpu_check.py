@@ -1,6 +1,7 @@
 """What `make gpu-check` runs on a machine with an NVIDIA GPU (command line: tools/gpu_check.py).
 
-1. environment: driver, torch and its CUDA, the GPU and its capability, bf16, TF32, MMCV's compiled CUDA;
+1. environment: driver, torch and its CUDA, the GPU and its capability, bf16, TF32, which MMCV ops (compiled, with
+   their CUDA version, or the pure-PyTorch ones of MMCV_OPS=pytorch);
 2. MMCV's compiled ops the models reach (PSAMask, multi-scale deformable attention, sigmoid focal loss), forward
    and backward in float32 / float16 / bfloat16 autocast, contiguous and channels-last (or transposed) inputs,
    against a reference: MMCV's CPU kernel (PSAMask), MMCV's pure-PyTorch version (deformable attention), the
@@ -42,6 +43,7 @@ def environment():
     from mmcv.ops import get_compiling_cuda_version
 
     from . import cuda_env
+    from .mmcv_ops import ops_kind
     index = torch.cuda.current_device()
     major, minor = torch.cuda.get_device_capability(index)
     return dict(gpu=torch.cuda.get_device_name(index), capability=f'{major}.{minor}',
@@ -49,7 +51,7 @@ def environment():
                 driver=cuda_env.driver_version(), torch=torch.__version__, torch_cuda=torch.version.cuda,
                 cudnn=torch.backends.cudnn.version(), bf16=torch.cuda.is_bf16_supported(),
                 tf32_matmul=torch.backends.cuda.matmul.allow_tf32, mmcv_cuda=get_compiling_cuda_version(),
-                python=platform.python_version())
+                mmcv_ops=ops_kind(), python=platform.python_version())
 
 
 # ---- the compiled ops --------------------------------------------------------------------------
@@ -190,7 +192,8 @@ def write_report():
         env = part['environment']
         lines += [f"## {part['part']}: {env['gpu']} (sm {env['capability']}, {env['memory_gib']} GiB)", '',
                   f"driver {env['driver']}, torch {env['torch']} (CUDA {env['torch_cuda']}, cuDNN {env['cudnn']}), "
-                  f"MMCV CUDA ops {env['mmcv_cuda']}, bf16 {env['bf16']}, TF32 matmul {env['tf32_matmul']}", '']
+                  f"MMCV ops {env.get('mmcv_ops', 'compiled')} (CUDA {env['mmcv_cuda']}), bf16 {env['bf16']}, "
+                  f"TF32 matmul {env['tf32_matmul']}", '']
         if part.get('ops'):
             lines += ['| op | autocast | layout | out dtype | max diff fwd | max diff grad | ok |', '|---' * 7 + '|']
             lines += [f"| {r['op']} | {r['dtype']} | {r['layout']} | {r.get('out_dtype', '')} | "

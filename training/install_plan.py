@@ -6,6 +6,9 @@ for which GPU architectures, cached under which name. One decision, made here an
     python -m training.install_plan --verify cuda|cpu  # is the installed MMCV what the plan says?
 
 The choices:
+- PyTorch ops, on request only (MMCV_OPS=pytorch): MMCV is built without its op library (MMCV_WITH_OPS=0, pure
+  Python, seconds) and the project's pure-PyTorch `_ext` (training/mmcv_ext_pytorch.py) is installed in its
+  place: no compiler, on any machine, at some speed cost for psanet, mask2former and maskformer.
 - CPU ops: no GPU visible and no FORCE_CUDA=1, or MMCV_CPU_OPS=1 (then, on a GPU box, a warning: psanet,
   mask2former and maskformer need CUDA ops). mmcv's setup.py takes its CUDA branch whenever torch sees a GPU,
   so the CPU build hides the GPUs from it.
@@ -33,6 +36,7 @@ from . import cuda_env
 
 CPU_ONLY_OPS_MODELS = 'psanet (PSAMask), mask2former (deformable attention) and maskformer (sigmoid focal loss)'
 PYPI_EXTRAS = 'nvcc,crt,nvvm,cccl'
+OPS_MODES = ('compiled', 'pytorch')  # MMCV_OPS=...
 
 
 class PlanError(Exception):
@@ -40,12 +44,16 @@ class PlanError(Exception):
 
 
 def decide(env):
-    """The build plan for a machine described by `env` (see probe() for the keys): a dict with ops ('cpu' or
-    'cuda'), compiler (None, 'system' or 'pypi'), cuda_home, arch_list, pypi_packages, cache_tag, build_env
+    """The build plan for a machine described by `env` (see probe() for the keys): a dict with ops ('cpu', 'cuda'
+    or 'pytorch'), compiler (None, 'system' or 'pypi'), cuda_home, arch_list, pypi_packages, cache_tag, build_env
     (variables for the MMCV build) and warnings. Raises PlanError where no good build exists."""
     torch_cuda, gpus, requested = env['torch_cuda'], env['gpus'], env.get('environ', {})
     plan = dict(ops='cpu', compiler=None, cuda_home=None, arch_list=None, pypi_packages=[], warnings=[],
                 cache_tag='cpu', build_env={'FORCE_CUDA': '0', 'CUDA_VISIBLE_DEVICES': ''})
+    ops_mode = requested.get('MMCV_OPS', 'compiled')
+    if ops_mode not in OPS_MODES:
+        raise PlanError(f'MMCV_OPS={ops_mode} is not a mode of this install: use MMCV_OPS=pytorch (pure-PyTorch '
+                        f'ops, no compiler) or leave MMCV_OPS unset (compiled ops, the default).')
     cpu_requested = requested.get('MMCV_CPU_OPS') == '1'
     if env['gpu_devices'] and not gpus and not cpu_requested:
         needed = cuda_env.driver_too_old(torch_cuda, env.get('driver'))
@@ -66,6 +74,10 @@ def decide(env):
                 f'use it (torch.cuda.is_available() is False; driver {env.get("driver") or "unknown"}). Check that '
                 f'`nvidia-smi` works for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU, then rerun '
                 f'make install; to build CPU-only ops anyway: MMCV_CPU_OPS=1 make install.')
+    if ops_mode == 'pytorch':
+        plan.update(ops='pytorch', cache_tag='noops')
+        plan['build_env'].update(MMCV_WITH_OPS='0')
+        return plan
     if cpu_requested:
         if gpus:
             plan['warnings'].append(f'MMCV_CPU_OPS=1 on a machine with a GPU: MMCV gets CPU ops only, and '
@@ -139,8 +151,8 @@ def probe(venv_cuda_home):
                 system_has_library_headers=bool(nvcc_root) and _has_library_headers(os.path.join(nvcc_root, 'include')),
                 pip_cuda_include=pip_include,
                 venv_cuda_home=venv_cuda_home,
-                environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS', 'CPATH')
-                         if k in os.environ})
+                environ={k: os.environ[k] for k in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'MMCV_CPU_OPS', 'CPATH',
+                                                    'MMCV_OPS') if k in os.environ})
 
 
 def _has_library_headers(include_dir):
@@ -181,18 +193,23 @@ def lay_out_cuda_home(cuda_home, nvidia_root):
 
 
 def verify(ops):
-    """None if the installed MMCV has `ops` ('cpu' or 'cuda'); else what is wrong. With a GPU visible, the three
-    compiled ops the models reach run once on it."""
+    """None if the installed MMCV has `ops` ('cpu', 'cuda' or 'pytorch'); else what is wrong. With a GPU
+    visible, the three ops the models reach run once on it."""
     import torch
     try:
         from mmcv.ops import get_compiling_cuda_version
     except ImportError as error:
         return f'mmcv.ops does not import ({error})'
+    from .mmcv_ops import ops_kind, run_each_op_once
+    if (ops == 'pytorch') != (ops_kind() == 'pytorch'):
+        return f'its ops are {ops_kind()}, not {ops}'
+    if ops == 'pytorch':
+        failed = run_each_op_once('cpu') + (run_each_op_once('cuda') if torch.cuda.is_available() else [])
+        return '; '.join(failed) or None
     compiled = get_compiling_cuda_version()
     if ops == 'cuda' and compiled == 'not available':
         return 'MMCV was built without CUDA ops'
     if ops == 'cuda' and torch.cuda.is_available():
-        from .mmcv_ops import run_each_op_once
         failed = run_each_op_once('cuda')
         if failed:
             return 'on this GPU: ' + '; '.join(failed)
@@ -215,8 +232,24 @@ def verify_in_child(ops, command=None):
     return None
 
 
+def see_site_packages_of(python, venv_site_packages):
+    """Makes this venv (created with --system-site-packages from `python`) see `python`'s own venv, where GPU images
+    often keep their torch (/opt/torch/.venv): --system-site-packages reaches only the base interpreter's
+    packages. A .pth file in `venv_site_packages` adds that venv's site-packages after this venv's own, with
+    site.addsitedir, which also runs that directory's .pth files (setuptools' distutils shim on Python >= 3.12,
+    which MMEngine's collect_env imports): a plain path line would skip them. Returns the directories added."""
+    child = subprocess.run([python, '-c', 'import site, sys; sys.prefix != sys.base_prefix and '
+                                          'print(*site.getsitepackages(), sep="\\n")'],
+                           capture_output=True, text=True, check=True)
+    directories = [line for line in child.stdout.splitlines() if line]
+    if directories:
+        with open(os.path.join(venv_site_packages, 'system-torch.pth'), 'w') as f:
+            f.writelines(f'import site; site.addsitedir({directory!r})\n' for directory in directories)
+    return directories
+
+
 def _shell(plan):
-    values = dict(MMCV_OPS=plan['ops'], CUDA_COMPILER=plan['compiler'] or '', PLAN_CUDA_HOME=plan['cuda_home'] or '',
+    values = dict(PLAN_OPS=plan['ops'], CUDA_COMPILER=plan['compiler'] or '', PLAN_CUDA_HOME=plan['cuda_home'] or '',
                   PLAN_ARCH_LIST=plan['arch_list'] or '', DEVICE_TAG=plan['cache_tag'],
                   PYPI_CUDA_PACKAGES=' '.join(plan['pypi_packages']),
                   BUILD_ENV=' '.join(f'{k}={v}' for k, v in plan['build_env'].items()))
@@ -229,11 +262,17 @@ def main(argv=None):
     parser.add_argument('--shell', action='store_true', help='print the plan as shell assignments')
     parser.add_argument('--venv-cuda-home', default=os.path.join(sys.prefix, 'cuda'))
     parser.add_argument('--cuda-home', metavar='DIR', help='lay out the PyPI compiler as a CUDA_HOME in DIR')
-    parser.add_argument('--verify', choices=('cpu', 'cuda'))
-    parser.add_argument('--verify-here', choices=('cpu', 'cuda'), help=argparse.SUPPRESS)  # the child of --verify
+    parser.add_argument('--see-site-packages-of', metavar='PYTHON',
+                        help="make this venv see PYTHON's venv (SYSTEM_TORCH=1 with a PYTHON inside a venv)")
+    parser.add_argument('--verify', choices=('cpu', 'cuda', 'pytorch'))
+    parser.add_argument('--verify-here', choices=('cpu', 'cuda', 'pytorch'), help=argparse.SUPPRESS)  # the child of --verify
     args = parser.parse_args(argv)
     try:
-        if args.cuda_home:
+        if args.see_site_packages_of:
+            import site
+            for directory in see_site_packages_of(args.see_site_packages_of, site.getsitepackages()[0]):
+                print(f'    and {directory}')
+        elif args.cuda_home:
             import nvidia
             roots = [os.path.join(path, f'cu{major}') for path in nvidia.__path__ for major in (13, 12)]
             root = next((r for r in roots if os.path.isfile(os.path.join(r, 'bin', 'nvcc'))), None)

@@ -55,6 +55,26 @@ def make_ops_amp_safe():
         run_in_fp32(function_class)
 
 
+def ops_kind():
+    """What runs MMCV's ops here: 'pytorch' (MMCV_OPS=pytorch: training/mmcv_ext_pytorch.py as mmcv._ext),
+    'compiled CUDA <version>' or 'compiled CPU' (MMCV's own op library)."""
+    from mmcv.utils import ext_loader
+    ext = ext_loader.load_ext('_ext', ['get_compiling_cuda_version'])
+    if getattr(ext, 'KIND', None) == 'pytorch':
+        return 'pytorch'
+    cuda = ext.get_compiling_cuda_version()
+    return 'compiled CPU' if cuda == 'not available' else f'compiled CUDA {cuda}'
+
+
+def ops_line():
+    """The log line that says which ops a run uses."""
+    kind = ops_kind()
+    if kind == 'pytorch':
+        return ("MMCV ops: pure PyTorch (installed with MMCV_OPS=pytorch; psanet, mask2former and maskformer run "
+                "slower than with compiled ops, the other models the same)")
+    return f'MMCV ops: {kind} (MMCV\'s own op library)'
+
+
 # ---- before a CUDA run: does this build have the kernels the model needs? ------------------------
 def ops_of(model):
     """The compiled MMCV ops `model` reaches on CUDA, by its modules."""
@@ -100,11 +120,13 @@ def check_cuda_kernels(model, name):
     ops = ops_of(model)
     if not ops:
         return
-    missing = ([f'{op}: this MMCV was built without CUDA ops' for op in ops]
-               if get_compiling_cuda_version() == 'not available' else run_each_op_once('cuda', ops))
+    without_cuda = get_compiling_cuda_version() == 'not available' and ops_kind() != 'pytorch'
+    missing = ([f'{op}: this MMCV was built without CUDA ops' for op in ops] if without_cuda
+               else run_each_op_once('cuda', ops))
     if missing:
         raise UserError(
             f'{name} needs MMCV\'s compiled {" and ".join(ops)} on the GPU, and this MMCV build cannot run it '
             f'({"; ".join(missing)}). It was probably built on a machine without a GPU (CPU ops only) or for '
             f'another GPU generation. Rebuild it here: {REBUILD} (it finds the GPU and a CUDA compiler, from PyPI '
-            f'if needed).')
+            f'if needed); or, without any compiler, `rm -rf .venv && MMCV_OPS=pytorch make install` (pure-PyTorch '
+            f'ops, slower for this model).')
