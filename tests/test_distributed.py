@@ -2,7 +2,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, final_miou, scalars
+
+pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.py)
 
 
 def _torchrun(*args):
@@ -19,7 +23,7 @@ def test_two_processes_train_and_resume(tiny_ade, tmp_path):
     assert sum(line.startswith('mIoU: ') for line in first.stdout.splitlines()) == 1  # rank 0 reports
     final_miou(first.stdout)
 
-    second = _torchrun('--smoke', '--iters', 4, '--work-dir', work_dir)
+    second = _torchrun('--smoke', '--iters', 4, '--work-dir', work_dir, '--stretch-schedule')
     assert second.returncode == 0, second.stderr[-5000:]
     assert f'continuing from {work_dir}/iter_2.pth' in second.stderr
     assert (work_dir / 'iter_4.pth').is_file()

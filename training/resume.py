@@ -34,11 +34,16 @@ def _atomic_put(self, obj, filepath):
     filepath = str(filepath)
     os.makedirs(os.path.dirname(filepath) or '.', exist_ok=True)
     partial = f'{filepath}.partial-{os.getpid()}'
-    with open(partial, 'wb') as f:
-        f.write(obj)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, filepath)
+    try:
+        with open(partial, 'wb') as f:
+            f.write(obj)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, filepath)
+    except BaseException:  # a full disk, a signal: no half file stays behind (and the space is free again)
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
 
 
 LocalBackend.put = _atomic_put
@@ -65,7 +70,7 @@ class FastResumeLoop(IterBasedTrainLoop):
             self.runner.model.train()
             self.run_iter(next(self.dataloader_iterator))
             self._decide_current_val_interval()
-            if (self.runner.val_loop is not None and self._iter >= self.val_begin
+            if (self.runner.val_loop is not None and self._iter >= self.val_begin and not self.stop_training
                     and (self._iter % self.val_interval == 0 or self._iter == self._max_iters)):
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
@@ -149,7 +154,7 @@ def rerun_command(extra):
     argv, kept = sys.argv[1:], []
     while argv:
         arg = argv.pop(0)
-        if arg in ('--restart', '--resume-with-new-config'):
+        if arg in ('--restart', '--resume-with-new-config', '--stretch-schedule', '--keep-schedule'):
             continue
         if '--work-dir' in extra and arg.startswith('--work-dir'):
             if arg == '--work-dir' and argv:
@@ -159,9 +164,9 @@ def rerun_command(extra):
     return 'python ' + ' '.join(shlex.quote(arg) for arg in [os.path.basename(sys.argv[0])] + kept + extra)
 
 
-def check_same_training(cfg, checkpoint_path, script, continue_anyway):
+def check_same_training(cfg, checkpoint_path, script, continue_anyway, schedule_choice=None):
     """Stops when the training settings differ from the checkpoint's; returns the changes (allowed with
-    continue_anyway) and a line on what the LR schedule does when only --iters grew."""
+    continue_anyway) and, where --iters grew, what happens to the LR schedule (extended_schedule)."""
     checkpoint = load_checkpoint_file(checkpoint_path, mmap=True)
     old_cfg = recorded_config(checkpoint)
     if old_cfg is None:
@@ -178,21 +183,75 @@ def check_same_training(cfg, checkpoint_path, script, continue_anyway):
             f'`{rerun_command(["--work-dir", new_dir])}` trains the edited config as a new experiment beside it; '
             f'`{rerun_command(["--resume-with-new-config"])}` continues from {os.path.basename(checkpoint_path)} '
             f'(weights and optimizer state) with the edited config.')
-    return changes, _schedule_note(old_cfg, cfg, checkpoint)
+    if continue_anyway:  # the edited config's schedule, at its own length, is the one that continues
+        return changes, None
+    return changes, extended_schedule(old_cfg, cfg, checkpoint, schedule_choice)
 
 
-def _schedule_note(old_cfg, new_cfg, checkpoint):
-    """What the LR does when --iters grew: the resumed schedulers keep the recorded schedule."""
+STRETCH, KEEP = 'stretch', 'keep'  # --stretch-schedule, --keep-schedule
+
+
+def extended_schedule(old_cfg, new_cfg, checkpoint, choice):
+    """When --iters grew beyond the recorded max_iters: (what to do, the log line). MMEngine's resume keeps the
+    recorded schedule, so past its end the LR stays at its final value; where that schedule has already ended, or
+    ends at an LR of 0, continuing would train on at a dead LR: stop and name the choices, unless one was made.
+    KEEP: the recorded schedule (its final LR on). STRETCH: the schedule of new_cfg, at this iteration, as if the
+    run had been planned at the new length (runner.continue_with_new_config does it). None: no growth."""
     old_max, new_max = old_cfg.train_cfg.max_iters, new_cfg.train_cfg.max_iters
     if new_max <= old_max:
         return None
-    end = max((s.get('end', old_max) for s in old_cfg.get('param_scheduler') or []), default=old_max)
+    done = checkpoint['meta']['iter']
     groups = (checkpoint.get('optimizer') or {}).get('param_groups') or [{}]
-    lr = groups[0].get('lr')
-    return (f'--iters grew from {old_max} to {new_max}: the run continues with the LR schedule recorded in its '
-            f'checkpoint, which ends at iteration {min(end, old_max)}; after that the learning rate stays at its '
-            f'final value (it is {lr:.3g} at iteration {checkpoint["meta"]["iter"]}). For one schedule over all '
-            f'{new_max} iterations, start over with --restart.')
+    lr_now, initial_lr = groups[0].get('lr'), groups[0].get('initial_lr', groups[0].get('lr'))
+    end = min(old_max, max((s.get('end', old_max) for s in old_cfg.get('param_scheduler') or []), default=old_max))
+    final_lr = lr_now if done >= end else _lr_after(old_cfg.get('param_scheduler') or [], initial_lr, end)
+    grown = f'--iters grew from {old_max} to {new_max}'
+    if choice == STRETCH:
+        stretched_lr = _lr_after(new_cfg.get('param_scheduler') or [], initial_lr, done)
+        return STRETCH, (f'{grown}: --stretch-schedule continues with the LR schedule of a {new_max}-iteration run '
+                         f'at iteration {done}: the learning rate goes from {lr_now:.3g} to {stretched_lr:.3g}')
+    ended = done >= end
+    if not (ended or final_lr == 0) or choice == KEEP:
+        return KEEP, (f'{grown}: the run continues with the LR schedule recorded in its checkpoint, which ends at '
+                      f'iteration {end}; after that the learning rate stays at its final value ({final_lr:.3g}). For '
+                      f'one schedule over all {new_max} iterations, start over with --restart.')
+    why = (f'its LR schedule ended at iteration {end}' if ended else
+           f'its LR schedule ends at iteration {end} with a learning rate of 0')
+    stretched_lr = _lr_after(new_cfg.get('param_scheduler') or [], initial_lr, done)
+    raise UserError(
+        f'{grown}, but this run is at iteration {done} and {why}: continuing as it is would train iterations '
+        f'{max(done, end) + 1}-{new_max} at a learning rate of {final_lr:.3g}, which changes '
+        f'{"nothing" if final_lr == 0 else "little"}. Choose one: `{rerun_command(["--restart"])}` starts a '
+        f'{new_max}-iteration run over (the old run is kept, renamed); `{rerun_command(["--stretch-schedule"])}` '
+        f'continues from iteration {done} with the schedule stretched to {new_max} iterations, as if planned so from '
+        f'the start (the learning rate goes from {lr_now:.3g} to {stretched_lr:.3g}); '
+        f'`{rerun_command(["--keep-schedule"])}` continues with the ended schedule (learning rate {final_lr:.3g}).')
+
+
+def _lr_after(scheduler_cfgs, initial_lr, iterations):
+    """The learning rate of a group that starts at initial_lr, after `iterations` steps of these schedulers."""
+    stand_in, _ = _replayed_schedules(scheduler_cfgs, [initial_lr], iterations)
+    return stand_in.param_groups[0]['lr']
+
+
+def _replayed_schedules(scheduler_cfgs, initial_lrs, iterations):
+    """(an SGD over one stand-in parameter per initial LR, its schedulers) after `iterations` scheduler steps: the
+    LR a schedule gives at an iteration, without the model (a real optimizer can hold hundreds of groups)."""
+    import warnings
+
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    stand_in = torch.optim.SGD([{'params': [torch.nn.Parameter(torch.zeros(1))], 'lr': lr} for lr in initial_lrs],
+                               lr=initial_lrs[0])
+    wrapper = OptimWrapper(stand_in)
+    schedulers = [PARAM_SCHEDULERS.build(dict(cfg, optimizer=wrapper)) for cfg in scheduler_cfgs]
+    with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": there is no optimizer step here
+        warnings.simplefilter('ignore', UserWarning)
+        for _ in range(iterations):
+            for scheduler in schedulers:
+                scheduler.step()
+    return stand_in, schedulers
 
 
 # ---- continuing with an edited config ----------------------------------------------------------
@@ -254,23 +313,14 @@ def _fast_forward_schedule(runner, iteration):
     """Sets the LR of every parameter group, and the schedulers' state, to what the new config's schedule gives
     at `iteration`: the schedule is replayed on one stand-in parameter per distinct initial LR (a real
     optimizer can hold hundreds of groups), then copied over."""
-    import torch
-    from mmengine.optim import OptimWrapper
-    from mmengine.registry import PARAM_SCHEDULERS
     schedulers = runner.param_schedulers or []
     if isinstance(schedulers, dict) or not schedulers:
         return
     groups = runner.optim_wrapper.optimizer.param_groups
     initial = [group.get('initial_lr', group['lr']) for group in groups]
     distinct = sorted(set(initial))
-    stand_in = torch.optim.SGD([{'params': [torch.nn.Parameter(torch.zeros(1))], 'lr': lr} for lr in distinct],
-                               lr=distinct[0])
-    wrapper = OptimWrapper(stand_in)
-    replayed = [PARAM_SCHEDULERS.build(dict(runner.cfg.param_scheduler[i], optimizer=wrapper))
-                for i in range(len(schedulers))]
-    for _ in range(iteration):
-        for scheduler in replayed:
-            scheduler.step()
+    stand_in, replayed = _replayed_schedules([runner.cfg.param_scheduler[i] for i in range(len(schedulers))],
+                                             distinct, iteration)
     replayed_lr = {lr: group['lr'] for lr, group in zip(distinct, stand_in.param_groups)}
     for group, lr in zip(groups, initial):
         group['initial_lr'], group['lr'] = lr, replayed_lr[lr]

@@ -1,0 +1,89 @@
+"""SIGTERM (a scheduler's preemption) and SIGINT end a run at the end of its current iteration with a checkpoint
+there, exit 143 / 130, and the same command continues from exactly that iteration (training/preemption.py). Real
+processes, real signals."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from conftest import REPO, run_script, scalars
+from training.checkpoints import last_good_checkpoint, readable
+
+pytestmark = pytest.mark.slow(1.5)  # (minutes; the longest start first: conftest.py)
+
+ITERS = 16  # long enough that the signal comes mid-run (a smoke iteration takes a fraction of a second)
+
+
+def _trained_steps(work_dir):
+    return [r['step'] for r in scalars(work_dir) if 'loss' in r]
+
+
+def _wait_for_step(process, work_dir, step, timeout=600):
+    deadline = time.time() + timeout
+    while process.poll() is None and time.time() < deadline:
+        if any(s >= step for s in _trained_steps(work_dir)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f'no step {step} in {work_dir} (exit {process.poll()})')
+
+
+def _stopped_at(log, signal_name):
+    """The iteration of the run's 'stopped by <signal> at iteration N' line."""
+    line = next(line for line in log.splitlines() if f'stopped by {signal_name} at iteration ' in line)
+    return int(line.split(' at iteration ')[1].split(':')[0])
+
+
+def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_rerun_continues(tiny_ade, tmp_path):
+    """As a scheduler or Ctrl-C does it: the signal reaches the loader workers too; a second one comes while the
+    first is being handled."""
+    work_dir = tmp_path / 'fcn'
+    args = ['--smoke', '--iters', ITERS, '--work-dir', work_dir,
+            '--cfg-options', 'train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True']
+    process = subprocess.Popen([sys.executable, 'train_fcn.py', *map(str, args)], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_step(process, work_dir, 2)
+    assert len(psutil.Process(process.pid).children()) >= 1  # its loader worker
+    os.killpg(process.pid, signal.SIGTERM)
+    time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # while it stops: noted, ignored
+    stdout, stderr = process.communicate(timeout=600)
+    log = stdout + stderr
+    assert process.returncode == 143, log[-3000:]
+    assert 'Traceback' not in log and 'SIGINT received while stopping: ignored' in log
+    stopped = _stopped_at(log, 'SIGTERM')
+    assert 2 <= stopped < ITERS and _trained_steps(work_dir)[-1] == stopped
+    assert last_good_checkpoint(work_dir) == str(work_dir / f'iter_{stopped}.pth')
+    assert readable(work_dir / f'iter_{stopped}.pth')
+
+    rerun = run_script('fcn', *args)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f'continuing from {work_dir}/iter_{stopped}.pth' in rerun.stderr
+    assert _trained_steps(work_dir) == list(range(1, ITERS + 1))  # each iteration trained once
+
+
+def test_two_processes_stop_at_the_same_iteration_when_one_is_signalled(tiny_ade, tmp_path):
+    """Under torchrun (gloo): SIGTERM reaches rank 1 only; both ranks stop at the same iteration, rank 0 writes
+    the checkpoint, and a rerun of both continues from it."""
+    work_dir = tmp_path / 'fcn'
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', 'train_fcn.py',
+               '--smoke', '--iters', str(ITERS), '--work-dir', str(work_dir)]
+    launcher = subprocess.Popen(command, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_step(launcher, work_dir, 2)
+    rank_1 = next(child for child in psutil.Process(launcher.pid).children(recursive=True)
+                  if child.environ().get('RANK') == '1')
+    rank_1.send_signal(signal.SIGTERM)
+    stdout, stderr = launcher.communicate(timeout=600)
+    log = stdout + stderr
+    stopped = _stopped_at(log, 'SIGTERM')  # (rank 0's log line: it got no signal itself)
+    assert 2 <= stopped < ITERS, log[-3000:]
+    assert 'exitcode  : 143' in log  # torchrun reports its workers' status (and fails itself, with 1)
+    assert last_good_checkpoint(work_dir) == str(work_dir / f'iter_{stopped}.pth')
+
+    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f'continuing from {work_dir}/iter_{stopped}.pth' in rerun.stderr
+    assert _trained_steps(work_dir) == list(range(1, ITERS + 1))

@@ -1,0 +1,72 @@
+"""Faults of long runs, each ended with one paragraph and nothing lost: the work dir's disk filling up (checked at
+start-up against one checkpoint's size, explained when a write fails with ENOSPC) and a data-loader worker killed
+by the kernel (most often its out-of-memory killer).
+
+A failed checkpoint write leaves nothing half-written (resume.py writes beside the file and renames), so the
+last good checkpoint stays what `last_checkpoint` points at, and the same command continues from it.
+"""
+import contextlib
+import errno
+import shutil
+import sys
+
+from .checkpoints import last_good_checkpoint
+from .errors import UserError
+
+OPTIMIZER_SLOTS = {'SGD': 1, 'Adam': 2, 'AdamW': 2}  # per-parameter state tensors (momentum; Adam's two moments)
+
+
+def checkpoint_bytes(model, optimizer_cfg):
+    """About how large one checkpoint of `model` is: its state dict plus the optimizer's per-parameter state."""
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    parameters = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    optimizer = optimizer_cfg.get('optimizer', {})
+    slots = OPTIMIZER_SLOTS.get(optimizer.get('type'), 2)
+    if optimizer.get('type') == 'SGD' and not optimizer.get('momentum'):
+        slots = 0
+    return weights + slots * parameters
+
+
+def _gb(size):
+    return f'{size / 1e9:.1f} GB'
+
+
+def warn_if_disk_is_short(work_dir, needed):
+    free = shutil.disk_usage(work_dir).free
+    if free < needed:
+        print(f'warning: {work_dir} has {_gb(free)} free, and one checkpoint of this model takes about {_gb(needed)}: '
+              f'the first checkpoint will fail. Free some space, or train with --work-dir on a larger disk.',
+              file=sys.stderr)
+
+
+def _continue_from(work_dir):
+    last = last_good_checkpoint(work_dir)
+    return (f'the same command continues from {last}, the last good checkpoint' if last else
+            'no checkpoint was written yet, so the same command starts over')
+
+
+@contextlib.contextmanager
+def explained_faults(work_dir, needed, num_workers):
+    """Turns a full disk and a killed loader worker during training into one paragraph each."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise UserError(
+            f'The disk of {work_dir} is full ({error.strerror}{": " + error.filename if error.filename else ""}): '
+            f'one checkpoint of this model takes about {_gb(needed)}, and {_gb(shutil.disk_usage(work_dir).free)} '
+            f'are free. Nothing half-written was kept. Free some space (older runs in work_dirs/, '
+            f'pretrain/converted/), or move the work dir to a larger disk and pass --work-dir; then '
+            f'{_continue_from(work_dir)}.') from error
+    except RuntimeError as error:
+        message = str(error)
+        if 'DataLoader worker (pid' not in message:
+            raise
+        lower = max(0, num_workers // 2)
+        raise UserError(
+            f'A data-loader worker died ({message.splitlines()[0].strip()}). Most likely the kernel\'s out-of-memory '
+            f'killer ended it: host memory ran out. This run uses {num_workers} loader worker(s) per training '
+            f'process (train_dataloader.num_workers), each with its own copy of the data pipeline and prefetched '
+            f'batches; lower it, e.g. --cfg-options train_dataloader.num_workers={lower}, or run fewer jobs on this '
+            f'machine. Then {_continue_from(work_dir)}.') from error
