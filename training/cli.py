@@ -8,7 +8,8 @@ def parse_args(name, argv=None):
     from .smoke import SMOKE_DATA_ROOT
     parser = argparse.ArgumentParser(
         description=f'Train {name} on ADE20K (train_{name}.py). Run it again to continue from the last checkpoint.')
-    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default work_dirs/{name}_ade20k)')
+    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default work_dirs/{name}_ade20k); '
+                                           '{name} in it stands for the model\'s name')
     parser.add_argument('--data-root', help='ADEChallengeData2016 directory (default data/ade/ADEChallengeData2016)')
     parser.add_argument('--iters', type=int, help="total training iterations (default: the script's max_iters)")
     parser.add_argument('--total-batch', type=int, metavar='N',
@@ -27,6 +28,8 @@ def parse_args(name, argv=None):
     parser.add_argument('--no-pretrain', action='store_true', help='train from randomly initialised weights')
     parser.add_argument('--pretrain', metavar='PATH',
                         help='another weight file of the same format as the one configs/<model>.py names')
+    parser.add_argument('--no-download', action='store_true',
+                        help='never download a missing weight file (also: ADE_SEG_NO_DOWNLOAD=1); say how to get it')
     parser.add_argument('--check-pretrain', action='store_true',
                         help='build the model, load its pretrained weights, report how many tensors loaded, exit')
     parser.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
@@ -40,10 +43,18 @@ def parse_args(name, argv=None):
     parser.add_argument('--resume-with-new-config', action='store_true',
                         help='continue a run whose config was edited since: weights and optimizer state from the '
                              'last checkpoint, everything else (LR, schedule, data...) from the edited config')
+    parser.add_argument('--stretch-schedule', action='store_true',
+                        help='with a larger --iters than the run was trained for: continue with the LR schedule '
+                             'stretched to the new length, as if it had been planned so from the start')
+    parser.add_argument('--keep-schedule', action='store_true',
+                        help='with a larger --iters: continue with the schedule the run had, even where it has ended '
+                             '(the LR stays at its final value)')
     parser.add_argument('--allow-cpu', action='store_true',
                         help='train on the CPU although a GPU is present that torch cannot use')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
     if args.no_pretrain and args.pretrain:
         parser.error('--pretrain and --no-pretrain contradict each other: use one')
+    if args.stretch_schedule and args.keep_schedule:
+        parser.error('--stretch-schedule and --keep-schedule contradict each other: use one')
     return args

@@ -108,7 +108,7 @@ def check_data_root(data_root, name):
                  else f'{data_root} has no {", ".join(missing)}')
         raise UserError(
             f'ADE20K not found: {where}. '
-            f'Download and unpack it with: {ADE20K_DOWNLOAD}  (or point --data-root at your '
+            f'Download, unpack and check it with: make data  (by hand: {ADE20K_DOWNLOAD}; or point --data-root at your '
             f'ADEChallengeData2016 directory; to try the pipeline without it: python train_{name}.py --smoke)')
 
 

@@ -15,6 +15,7 @@ import re
 
 import torch
 
+from . import downloads
 from .config import pretrained_ref
 from .errors import UserError
 
@@ -107,6 +108,7 @@ LAYOUTS = {
     'mit_b0_20220624-7e0fe6dd.pth': (None, None, None),                # already MMSeg's layout
     'poolformer_s12_8xb256_in1k_20221230-a59e4e30.pth': (None, r'^norm[024]\.', None),  # output norms of stages 0-2
 }
+HASH_IN_NAME = re.compile(r'-([0-9a-f]{8})\.pth$')  # torchvision's and OpenMMLab's: the SHA-256's first 8 hex digits
 # tensors a backbone resizes to the crop while loading (position tables): present is enough
 RESIZED_BY_BACKBONE = re.compile(r'(^|\.)(pos_embed|absolute_pos_embed|relative_position_bias_table)$')
 
@@ -132,7 +134,7 @@ def load_verified(path, how_to_get):
     if not os.path.isfile(path):
         raise PretrainedError(f'Pretrained weights not found: {path}. {how_to_get}')
     digest = sha256_of(path)
-    expected = re.search(r'-([0-9a-f]{8})\.pth$', os.path.basename(path))
+    expected = HASH_IN_NAME.search(os.path.basename(path))
     if expected and not digest.startswith(expected.group(1)):
         raise PretrainedError(
             f'{path} is not the file its name promises: its SHA-256 starts with {digest[:8]}, the name says '
@@ -144,6 +146,23 @@ def load_verified(path, how_to_get):
         raise PretrainedError(f'{path} cannot be read as a weight file ({type(error).__name__}: '
                               f'{str(error).splitlines()[0][:200]}). Delete it and download it again. {how_to_get}')
     return checkpoint, digest
+
+
+def _downloaded_weights_check(file_name):
+    """verify() for downloads.fetch: a name with a hash prefix must match the file's SHA-256; a file without one
+    must at least read as a checkpoint (its tensors are then counted as every file's are, when the model loads)."""
+    expected = HASH_IN_NAME.search(file_name)
+
+    def check(path):
+        if expected:
+            digest = sha256_of(path)
+            return None if digest.startswith(expected.group(1)) else f'sha256-{digest[:8]}'
+        try:
+            torch.load(path, map_location='cpu', mmap=True)
+        except Exception:  # truncated, not a checkpoint, pickled code
+            return 'unreadable'
+        return None
+    return check
 
 
 def prepare(path, layout_of, how_to_get):
@@ -206,8 +225,9 @@ def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=
 
 
 # ---- the config's weight file, for a run ---------------------------------------------------------
-def prepare_for(cfg, name, path=None):
-    """Verifies (and converts, once) the backbone's weight file of `cfg`; points the config at the file to load.
+def prepare_for(cfg, name, path=None, download=True):
+    """Verifies (and converts, once) the backbone's weight file of `cfg`, downloaded first where it is missing
+    (unless `download` is False or downloads are off); points the config at the file to load.
 
     Returns what check_loaded needs, or None when the model has no pretrained weights.
     """
@@ -229,6 +249,9 @@ def prepare_for(cfg, name, path=None):
         how_to_get = (f'Download it with: wget {url} -P {os.path.dirname(named) or "."}/' if url else
                       f'Put the file at {named}.') + f'  (or train from scratch with: python train_{name}.py --no-pretrain)'
     path = path or named
+    source = downloads.url_of(os.path.basename(path), PRETRAINED_URLS.get(os.path.basename(path)))
+    if not os.path.isfile(path) and source and download and downloads.allowed():
+        downloads.fetch(source, path, verify=_downloaded_weights_check(os.path.basename(path)))
     try:
         holder[key], state, not_in_file, unused_ok = prepare(path, named, how_to_get)
     except PretrainedError as error:

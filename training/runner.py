@@ -18,9 +18,11 @@ from .config import (data_root_of, drop_pretrained, set_data_root, set_max_iters
 from .dataset_check import check_data
 from .errors import UserError, exit_code
 from .experiments import name_of_config_function
+from .faults import checkpoint_bytes, explained_faults, warn_if_disk_is_short
 from .launch import check_device, set_up_distributed, world_size
 from .pretrained import check_loaded, prepare_for
-from .resume import check_same_training, continue_with_new_config, set_up_resume
+from .preemption import StopOnSignal, exit_status, leave_stop_signals_to_the_run
+from .resume import KEEP, STRETCH, check_same_training, continue_with_new_config, set_up_resume
 from .smoke import apply_smoke
 
 DEFAULT_WORK_DIR = 'work_dirs/{name}'  # where a script that skips the protocol trains
@@ -60,7 +62,7 @@ def apply_command_line(cfg, args, name, official):
     if args.data_root:
         set_data_root(cfg, args.data_root)
     if args.work_dir:
-        cfg.work_dir = args.work_dir
+        cfg.work_dir = args.work_dir.replace('{name}', name)  # (run_all.py gives every script one pattern)
     cfg.merge_from_dict(args.cfg_options)
     sync_pipelines(cfg)
     return cfg
@@ -97,10 +99,15 @@ def build_config(config_function, official, argv=None):
 
 # ---- the Runner --------------------------------------------------------------------------------
 class ProjectRunner(Runner):
-    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model, and
-    --resume-with-new-config (resume.continue_with_new_config)."""
+    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model,
+    --resume-with-new-config (resume.continue_with_new_config), and loader workers that leave SIGTERM/SIGINT to
+    the training process (preemption.py)."""
 
     continue_with_new_config = False
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        return leave_stop_signals_to_the_run(Runner.build_dataloader(dataloader, seed, diff_rank_seed))
 
     def wrap_model(self, model_wrapper_cfg, model):
         if self.cfg.get('channels_last'):  # before DDP: its gradient buckets then have the NHWC strides
@@ -142,6 +149,7 @@ def build_runner(cfg, source=None, name=None):
     class ProtocolHooks(Hook):
         def before_train(self, runner):
             model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            runner.logger.info(mmcv_ops.ops_line())
             if source is not None:  # after init_weights, before the first step
                 runner.logger.info(check_loaded(model.backbone, source))
                 source.clear()  # the file's tensors are no longer needed
@@ -170,6 +178,7 @@ def build_runner(cfg, source=None, name=None):
     runner.register_hook(StopOnNonFiniteLoss(), priority='VERY_HIGH')
     runner.register_hook(ProtocolHooks(), priority='LOWEST')
     runner.register_hook(PlainCheckpoints(), priority='LOWEST')
+    runner.register_hook(StopOnSignal())  # last: after the CheckpointHook of the same iteration
     return runner, final_metrics
 
 
@@ -193,7 +202,7 @@ def run(name, config_function, official, args):
         print(cfg.pretty_text)
         return 0
     if args.check_pretrain:
-        source = prepare_for(cfg, name, args.pretrain)
+        source = prepare_for(cfg, name, args.pretrain, download=not args.no_download)
         if source is None:
             print(f'{name}: train_{name}.py loads no pretrained weights (trained from scratch)')
             return 0
@@ -209,23 +218,31 @@ def run(name, config_function, official, args):
     speed.set_tf32(not args.no_tf32)
     set_up_distributed(cfg)
     checkpoint = set_up_resume(cfg, args.restart)
-    changes, schedule_note = [], None
+    changes, schedule = [], None
     if checkpoint:
         done = iter_of(checkpoint)
         if done >= cfg.train_cfg.max_iters:
             print(f'{cfg.work_dir} is already trained to {done} iterations (max {cfg.train_cfg.max_iters}). '
                   f'Use --iters to train longer or --restart to start over.', file=sys.stderr)
             return 0
-        changes, schedule_note = check_same_training(cfg, checkpoint, f'train_{name}.py', args.resume_with_new_config)
+        changes, schedule = check_same_training(cfg, checkpoint, f'train_{name}.py', args.resume_with_new_config,
+                                                STRETCH if args.stretch_schedule else KEEP if args.keep_schedule
+                                                else None)
         print(f'continuing from {checkpoint} (use --restart to start over)', file=sys.stderr)
         drop_pretrained(cfg.model)  # the checkpoint overwrites the backbone anyway
-    source = prepare_for(cfg, name, args.pretrain)
+    source = prepare_for(cfg, name, args.pretrain, download=not args.no_download)
 
     runner, final_metrics = build_runner(cfg, source, name)
-    runner.continue_with_new_config = bool(changes)
-    if schedule_note:
-        runner.logger.info(schedule_note)
-    runner.train()
+    runner.continue_with_new_config = bool(changes) or bool(schedule and schedule[0] == STRETCH)
+    if schedule:
+        runner.logger.info(schedule[1])
+    checkpoint_size = checkpoint_bytes(runner.model, cfg.optim_wrapper)
+    warn_if_disk_is_short(runner.work_dir, checkpoint_size)
+    stop = next(hook for hook in runner.hooks if isinstance(hook, StopOnSignal))
+    with stop.installed(), explained_faults(runner.work_dir, checkpoint_size, cfg.train_dataloader.num_workers):
+        runner.train()
+    if stop.stopped_by:
+        return exit_status(stop.stopped_by)
     if final_metrics and runner.rank == 0:
         best = best_checkpoint(cfg.work_dir)
         print(f'mIoU: {final_metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; '
