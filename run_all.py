@@ -1,0 +1,106 @@
+"""Train several of the collection's models with one command, then compare them (summarize.py).
+
+    python run_all.py all --gpus 0-7 --gpus-per-run 8 --total-batch 16     # one after another, 8 GPUs each
+    python run_all.py --category 轻量级 --gpus 0-7 --gpus-per-run 1          # 8 runs at once, the rest queued
+    python run_all.py --category transformer --slurm --partition gpu --gpus-per-run 8 --time 72:00:00
+    python run_all.py all --status                                          # table: state, iteration, mIoU, ETA
+
+Every other flag goes to the scripts (--total-batch, --amp, --iters, --cfg-options ...). Run the same command
+again to continue: finished models are skipped, unfinished ones continue from their last checkpoint. The jobs
+run through submitit (training/collection.py); their state and logs are kept in work_dirs/run_all/.
+"""
+import argparse
+import os
+import sys
+
+import summarize
+from training import collection
+from training.errors import UserError, exit_code
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog='Other flags are passed to every train_<model>.py.')
+    parser.add_argument('models', nargs='*', help="model names (fcn segformer ...) or 'all' (default)")
+    parser.add_argument('--category', help='a category of the original description: ' + ', '.join(
+        f'{chinese} ({english})' for chinese, (english, _) in collection.CATEGORIES.items()))
+    parser.add_argument('--gpus', help="this machine's GPUs to use, e.g. 0-7 or 0,1,2,3 (default: all visible)")
+    parser.add_argument('--gpus-per-run', type=int, default=1, help='GPUs per training run (torchrun above 1)')
+    parser.add_argument('--jobs', type=int, help='at most this many runs at once (default: as many as the GPUs '
+                                                 'fit; 1 without GPUs)')
+    parser.add_argument('--slurm', action='store_true', help='submit to Slurm instead of running here')
+    parser.add_argument('--partition', help='Slurm partition')
+    parser.add_argument('--time', default='72:00:00', help='Slurm time limit per job, HH:MM:SS (default 72:00:00)')
+    parser.add_argument('--account', help='Slurm account')
+    parser.add_argument('--dry-run', action='store_true', help='with --slurm: print the sbatch script, submit nothing')
+    parser.add_argument('--status', action='store_true', help='print the state of the runs and exit')
+    parser.add_argument('--folder', default='work_dirs/run_all', help='where the jobs\' state and logs go')
+    args, script_args = parser.parse_known_args(argv)
+    return args, script_args
+
+
+def gpu_list(text):
+    """'0-3' or '0,2,5' -> [0, 1, 2, 3] / [0, 2, 5]; None -> every visible GPU."""
+    if text is None:
+        import torch
+        return list(range(torch.cuda.device_count()))
+    gpus = []
+    for part in text.split(','):
+        first, _, last = part.partition('-')
+        gpus += list(range(int(first), int(last or first) + 1))
+    return gpus
+
+
+def minutes(text):
+    """A Slurm time limit, 'hours:minutes:seconds', 'minutes:seconds' or 'minutes', in whole minutes."""
+    parts = [int(part) for part in text.split(':')]
+    hours, mins, secs = ([0] * (3 - len(parts)) + parts) if len(parts) > 1 else (0, parts[0], 0)
+    return hours * 60 + mins + (secs > 0)
+
+
+def report(runs, folder):
+    """The status table, and once nothing runs any more the failures and the results table."""
+    rows = collection.status_rows(runs, folder)
+    print(collection.status_table(rows))
+    if any(r['state'] in ('running', 'queued') for r in rows):
+        return 0
+    failed = collection.failures(rows)
+    if failed:
+        print('\nfailed:\n' + '\n'.join(f'  {line}' for line in failed))
+    work_dirs = {os.path.dirname(run['work_dir']) for run in runs}
+    for work_dir in sorted(work_dirs):
+        print()
+        summarize.main(['--work-dirs', work_dir, '--out', os.path.join(work_dir, 'results.md')])
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    args, script_args = parse_args(sys.argv[1:] if argv is None else argv)
+    runs = collection.plan(collection.select(args.models, args.category), script_args)
+    if args.status:
+        return report(runs, args.folder)
+    todo = [run for run in runs if not collection.finished(run)]
+    for run in runs:
+        if run not in todo:
+            print(f'[run_all] {run["model"]}: done already ({run["work_dir"]}/iter_{run["max_iters"]}.pth)')
+    if args.slurm:
+        if not args.partition:
+            raise UserError('--slurm needs --partition (the Slurm partition to submit to).')
+        slurm = dict(gpus_per_run=args.gpus_per_run, partition=args.partition, time_limit_min=minutes(args.time),
+                     account=args.account)
+        if args.dry_run:
+            for run in todo:
+                job = collection.TrainingJob(run['model'], script_args, args.gpus_per_run)
+                print(f'# {run["model"]}: the sbatch script; its job runs {" ".join(job.command())}')
+                print(collection.sbatch_script(args.folder, job, **slurm))
+            return 0
+        collection.submit_slurm(todo, script_args, args.folder, **slurm)
+        print(f'[run_all] follow them with: python run_all.py {" ".join(argv or sys.argv[1:])} --status')
+        return 0
+    collection.run_local(todo, script_args, collection.local_slots(gpu_list(args.gpus), args.gpus_per_run, args.jobs),
+                         args.folder)
+    return report(runs, args.folder)
+
+
+if __name__ == '__main__':
+    sys.exit(exit_code(main, '--debug' in sys.argv))

@@ -1,0 +1,86 @@
+"""run_all.py: a set of the scripts as jobs through submitit (training/collection.py): the local executor two at a
+time, a rerun that skips what is done, a failing job reported while the others finish, and the Slurm submission
+checked without a cluster."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, add_to_config, run_tool
+
+MODELS = ['fcn', 'segformer', 'stdc']
+
+
+def _run_all(*args):
+    return subprocess.run([sys.executable, 'run_all.py', *map(str, args)], cwd=REPO, capture_output=True, text=True,
+                          timeout=1800)
+
+
+def _row(output, model):
+    return next(line for line in output.splitlines() if line.startswith(f'| {model} |'))
+
+
+@pytest.mark.slow(1.5)
+def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_finished(script_copy, tiny_ade,
+                                                                                        tmp_path):
+    script_copy('fcn', 'fcn_testcopy_broken', add_to_config('cfg.model.backbone.depth = 51'))  # ResNet-51: none
+    args = [*MODELS, 'fcn_testcopy_broken', '--jobs', 2, '--folder', tmp_path / 'jobs',
+            '--smoke', '--work-dir', f'{tmp_path}/runs/{{name}}_ade20k']  # (the last two go to the scripts)
+    first = _run_all(*args)
+    log = first.stdout + first.stderr
+    assert first.returncode == 1, log[-3000:]  # one failed
+    events = re.findall(r'\[run_all\] (\w+): (started|done|failed)', first.stdout)
+    started = [model for model, what in events if what == 'started']
+    assert started == ['fcn', 'fcn_testcopy_broken', 'segformer', 'stdc']  # in the collection's order
+    # two at a time: the third starts once one has ended, the fourth once another has
+    assert [what for _, what in events[:2]] == ['started', 'started'] and events[2][1] != 'started'
+    assert events.index(('segformer', 'started')) > 2 and events.index(('stdc', 'started')) > 3
+    for model in MODELS:
+        assert (tmp_path / 'runs' / f'{model}_ade20k' / 'iter_4.pth').is_file()
+        row = [cell.strip() for cell in _row(first.stdout, model).strip('|').split('|')]
+        assert row[1:3] == ['done', '4 / 4'] and float(row[3]) >= 0 and row[5].endswith('.log')
+    failed = first.stdout.split('failed:\n')[1].splitlines()[0]  # the failures, each with its error line
+    assert failed.startswith('  fcn_testcopy_broken: ') and 'invalid depth 51 for resnet' in failed
+    assert re.search(r'\| fcn \| [\d.]+ \| 4 \| 35.94 \|', first.stdout)  # summarize.py's table
+    assert (tmp_path / 'runs' / 'results.md').is_file() and (tmp_path / 'runs' / 'results.png').is_file()
+    state = json.loads((tmp_path / 'jobs' / 'jobs.json').read_text())
+    assert state['fcn']['state'] == 'done' and state['fcn_testcopy_broken']['state'] == 'failed'
+
+    again = _run_all(*args)
+    for model in MODELS:
+        assert f'[run_all] {model}: done already' in again.stdout
+    assert re.findall(r'\[run_all\] (\w+): started', again.stdout) == ['fcn_testcopy_broken']  # only the failed one
+
+    status = _run_all(*MODELS, '--status', '--folder', tmp_path / 'jobs', '--smoke', '--work-dir',
+                      f'{tmp_path}/runs/{{name}}_ade20k')
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert all(' done ' in _row(status.stdout, model) for model in MODELS)
+
+
+def test_the_slurm_submission_carries_partition_gpus_time_signal_and_requeue():
+    dry_run = run_tool('run_all.py', 'fcn', 'segformer', '--slurm', '--partition', 'gpu', '--gpus-per-run', 8, '--time',
+                       '72:00:00', '--account', 'seg', '--dry-run', '--total-batch', 16)
+    assert dry_run.returncode == 0, dry_run.stderr[-3000:]
+    scripts = dry_run.stdout.split('# segformer: ')
+    fcn, segformer = scripts[0], scripts[1]
+    for line in ('#SBATCH --partition=gpu', '#SBATCH --gpus-per-node=8', '#SBATCH --time=4320',
+                 '#SBATCH --signal=USR2@120', '#SBATCH --requeue', '#SBATCH --account=seg', '#SBATCH --nodes=1',
+                 '#SBATCH --ntasks-per-node=1', '#SBATCH --job-name=ade20k-fcn'):
+        assert line in fcn.splitlines(), (line, fcn)
+    assert '-m torch.distributed.run --standalone --nproc_per_node=8' in fcn and 'train_fcn.py --total-batch 16' in fcn
+    assert '#SBATCH --job-name=ade20k-segformer' in segformer and 'train_segformer.py --total-batch 16' in segformer
+
+
+def test_categories_cover_every_model_once():
+    from training import collection
+    from training.experiments import all_names
+    listed = [model for _, models in collection.CATEGORIES.values() for model in models]
+    assert sorted(listed) == [m for m in all_names() if 'testcopy' not in m] and len(listed) == 27
+    assert collection.select([], '轻量级') == collection.select([], 'lightweight') == ['mobilenetv2', 'stdc']
+    assert collection.local_slots([0, 1, 2, 3, 4, 5, 6, 7], 2) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert collection.local_slots([], 1, jobs=2) == [[], []]
+    from training.errors import UserError
+    with pytest.raises(UserError, match='Unknown category'):
+        collection.select([], 'cnn')
