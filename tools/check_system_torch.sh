@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SYSTEM_TORCH=1 against a torch other than requirements.txt's, as on a GPU image that brings its own: a Python
+# 3.12 venv holding torch 2.11.0 (the GPU machine's stack), then the install into a venv of its own from that
+# Python (itself a venv, as there), MMCV's ops, and a --smoke training of psanet (PSAMask) and fcn.
+#
+#   bash tools/check_system_torch.sh                          # CPU ops (~35 min on 2 cores, then cached)
+#   FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=9.0a bash tools/check_system_torch.sh   # the GPU image's CUDA build (sm_90a)
+#
+# Variables: IMAGE_DIR (default /tmp/image-stack: the two venvs and the runs), PYTHON312 (default pyenv's 3.12),
+# IMAGE_TORCH / IMAGE_TORCHVISION (default 2.11.0 / 0.26.0). The MMCV wheel lands in the install's cache
+# (~/.cache/ade20k-seg/mmcv-wheels/mmcv-2.1.0-torch2.11.0-cp312-<ops>/), where tools/gather_gpu_wheels.sh takes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMAGE_DIR=${IMAGE_DIR:-/tmp/image-stack}
+PYTHON312=${PYTHON312:-$(pyenv root 2>/dev/null)/versions/3.12.1/bin/python3.12}
+IMAGE_TORCH=${IMAGE_TORCH:-2.11.0}
+IMAGE_TORCHVISION=${IMAGE_TORCHVISION:-0.26.0}
+started=$(date +%s)
+mkdir -p "$IMAGE_DIR"
+
+echo "==> the image's Python: $PYTHON312 with torch $IMAGE_TORCH in $IMAGE_DIR/image-venv"
+if [ ! -x "$IMAGE_DIR/image-venv/bin/python" ]; then
+    "$PYTHON312" -m venv "$IMAGE_DIR/image-venv"
+fi
+# as the image has them: torch and torchvision, setuptools (its distutils shim is what MMEngine needs on 3.12)
+"$IMAGE_DIR/image-venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$IMAGE_TORCH" \
+    "torchvision==$IMAGE_TORCHVISION" setuptools 2> >(grep -v "^WARNING: Location" >&2)
+
+echo "==> SYSTEM_TORCH=1 install into $IMAGE_DIR/venv ${FORCE_CUDA:+(FORCE_CUDA=1, arch ${TORCH_CUDA_ARCH_LIST:-})}"
+VENV="$IMAGE_DIR/venv" SYSTEM_TORCH=1 PYTHON="$IMAGE_DIR/image-venv/bin/python" bash tools/install.sh
+installed=$(date +%s)
+
+echo "==> MMCV's ops"
+"$IMAGE_DIR/venv/bin/python" - <<'EOF'
+import torch
+import mmcv.ops, mmcv._ext as ext
+from mmcv.ops import PSAMask, nms, roi_align
+print(f'torch {torch.__version__}; mmcv._ext: CUDA {ext.get_compiling_cuda_version()}, {ext.get_compiler_version()}')
+x = torch.rand(1, 81, 6, 6)
+print('PSAMask', tuple(PSAMask('collect', (9, 9))(x).shape))
+boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]])
+print('nms keeps', nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)[1].tolist())
+print('roi_align', tuple(roi_align(torch.rand(1, 4, 16, 16), torch.tensor([[0., 2, 2, 10, 10]]), (3, 3)).shape))
+EOF
+
+for model in psanet fcn; do
+    echo "==> train_$model.py --smoke"
+    rm -rf "$IMAGE_DIR/$model"
+    "$IMAGE_DIR/venv/bin/python" "train_$model.py" --smoke --work-dir "$IMAGE_DIR/$model" | tail -n 1
+done
+echo "==> done: install $((installed - started)) s, all $(($(date +%s) - started)) s"
