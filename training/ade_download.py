@@ -24,11 +24,8 @@ EXTRACTED_PER_ARCHIVE_BYTE = 1.1  # the space the contents take, estimated befor
 
 
 def sha1_of(path):
-    digest = hashlib.sha1()
     with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 22), b''):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, 'sha1').hexdigest()
 
 
 def prepare(root, sha1=SHA1, keep_archive=False):

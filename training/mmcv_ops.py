@@ -70,8 +70,8 @@ def ops_line():
     """The log line that says which ops a run uses."""
     kind = ops_kind()
     if kind == 'pytorch':
-        return ("MMCV ops: pure PyTorch (installed with MMCV_OPS=pytorch; psanet, mask2former and maskformer run "
-                "slower than with compiled ops, the other models the same)")
+        return ("MMCV ops: pure PyTorch (installed with MMCV_OPS=pytorch; on a GPU psanet, mask2former and maskformer "
+                "run slower than with compiled ops, on the CPU as fast; the other models are plain PyTorch)")
     return f'MMCV ops: {kind} (MMCV\'s own op library)'
 
 

@@ -115,11 +115,8 @@ RESIZED_BY_BACKBONE = re.compile(r'(^|\.)(pos_embed|absolute_pos_embed|relative_
 
 # ---- verify and convert ----------------------------------------------------------------------
 def sha256_of(path):
-    digest = hashlib.sha256()
     with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 22), b''):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def state_dict_of(checkpoint):

@@ -237,7 +237,8 @@ def run(name, config_function, official, args):
     if schedule:
         runner.logger.info(schedule[1])
     checkpoint_size = checkpoint_bytes(runner.model, cfg.optim_wrapper)
-    warn_if_disk_is_short(runner.work_dir, checkpoint_size)
+    if runner.rank == 0:  # (the process that writes the checkpoints)
+        warn_if_disk_is_short(runner.work_dir, checkpoint_size)
     stop = next(hook for hook in runner.hooks if isinstance(hook, StopOnSignal))
     with stop.installed(), explained_faults(runner.work_dir, checkpoint_size, cfg.train_dataloader.num_workers):
         runner.train()
