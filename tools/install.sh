@@ -153,7 +153,8 @@ else
     pip_q install --no-deps --force-reinstall "$wheel" ||
         fail "pip could not install $wheel." "delete $WHEEL_DIR and rerun 'make install' to rebuild it."
 fi
-mmcv_dir=$("$PY" -c 'import mmcv, os; print(os.path.dirname(mmcv.__file__))')
+# (found, not imported: MMCV's own dependencies come with the next step)
+mmcv_dir=$("$PY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("mmcv").origin))')
 if [ "$PLAN_OPS" = pytorch ]; then  # every time: the installed copy follows the checkout's file
     cp "$PYTORCH_OPS_SOURCE" "$mmcv_dir/_ext.py"
 else  # left by an earlier MMCV_OPS=pytorch install (pip does not know the file)
