@@ -4,7 +4,7 @@
 #   bash tools/gather_gpu_wheels.sh     # beforehand, on a machine with network: the wheels into .whl/ (see docs)
 #   bash tools/gpu_report.sh            # there, from the repository root, with .whl/ carried along
 #
-# In this order, each result saved as it comes (docs/gpu_check*, and $OUT when set):
+# In this order, each result saved as it comes (docs/gpu_check*, docs/gpu_report/, and $OUT when set):
 #   1. the environment: driver, GPU, Python, torch and where it lives, compilers, pybind11 headers;
 #   2. the install (SYSTEM_TORCH=1: the machine's torch), from the carried MMCV wheel when there is one;
 #   3. if MMCV's compiled _ext crashes: the diagnosis (faulthandler, cuda-gdb backtrace, loaded libraries,
@@ -17,15 +17,14 @@ cd "$(dirname "$0")/.."
 START=$(date +%s)
 BUDGET_S=$((${REPORT_MINUTES:-9} * 60))
 SAVE=${OUT:-}
-mkdir -p docs/gpu_report
-LOG=docs/gpu_report/report.log
-exec > >(tee -a "$LOG") 2>&1
+REPORT_DIR=$(mktemp -d)  # becomes docs/gpu_report/ once a GPU is found: a CPU machine keeps nothing
+exec > >(tee -a "$REPORT_DIR/report.log") 2>&1
 PRIORITY=(fcn psanet mask2former maskformer vit_deit sem_fpn segformer swin)
 
-save() {  # what has been measured so far, into $OUT (the device tool brings back files from there)
+save() {  # what has been measured so far, also into $OUT (the device tool brings back files from there)
     [ -n "$SAVE" ] || return 0
     mkdir -p "$SAVE"
-    cp -f docs/gpu_report/* "$SAVE"/ 2>/dev/null
+    cp -f "$REPORT_DIR"/* "$SAVE"/ 2>/dev/null
     [ -f docs/gpu_check.md ] && cp -f docs/gpu_check.md "$SAVE"/
     for part in docs/gpu_check/*.json; do [ -f "$part" ] && cp -f "$part" "$SAVE"/; done
     return 0
@@ -67,6 +66,8 @@ if ! "${PYTHON:-python3}" -c "import torch, sys; sys.exit(not torch.cuda.is_avai
     echo "gpu_report: no GPU is visible here (torch.cuda.is_available() is False): nothing more to report."
     exit 0
 fi
+mkdir -p docs/gpu_report && cp -f "$REPORT_DIR"/report.log docs/gpu_report/ && REPORT_DIR=docs/gpu_report
+exec > >(tee -a "$REPORT_DIR/report.log") 2>&1
 
 section "install (SYSTEM_TORCH=1, PYTHON=$PYTHON)"
 if [ -d .whl ]; then  # carried: no network there
@@ -82,8 +83,8 @@ section "does MMCV's compiled _ext work?"
 ext=$?
 if [ $installed -ne 0 ] || [ $ext -ne 0 ]; then
     section "diagnosis (install exit $installed, _ext exit $ext)"
-    bash tools/diagnose_ext.sh > docs/gpu_report/diagnosis.txt 2>&1
-    tail -n 40 docs/gpu_report/diagnosis.txt
+    bash tools/diagnose_ext.sh > "$REPORT_DIR/diagnosis.txt" 2>&1
+    tail -n 40 "$REPORT_DIR/diagnosis.txt"
     save
     section "reinstall with the pure-PyTorch ops (MMCV_OPS=pytorch)"
     rm -rf .venv
