@@ -85,3 +85,20 @@ def test_gpu_check_keeps_each_result_as_it_comes(tmp_path, monkeypatch):
         ('fcn', 'fp32'), ('fcn', 'amp'), ('psanet', 'fp32')]
     report = open(tmp_path / 'gpu_check.md').read()
     assert '| psanet | fp32 | 102.0 |' in report and 'NVIDIA H100' in report
+
+
+def test_the_gpu_report_command_says_there_is_no_gpu_and_keeps_nothing(tmp_path):
+    """tools/gpu_report.sh on a machine without a GPU: the environment, then one line, exit 0, no file left."""
+    import os
+    import subprocess
+
+    from conftest import REPO
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU: the report would run for real')
+    result = subprocess.run(['bash', 'tools/gpu_report.sh'], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, 'OUT': str(tmp_path / 'out')})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert '==> [gpu_report' in result.stdout and 'torch ' in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith('gpu_report: no GPU is visible here')
+    assert not os.path.exists(os.path.join(REPO, 'docs', 'gpu_report'))
+    assert not (tmp_path / 'out').exists() or [p.name for p in (tmp_path / 'out').iterdir()] == ['report.log']

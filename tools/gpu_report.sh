@@ -34,7 +34,7 @@ section() { echo; echo "==> [gpu_report $(($(date +%s) - START)) s] $1"; }
 
 PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
-    for candidate in /opt/torch/.venv/bin/python python3; do
+    for candidate in /opt/torch/.venv/bin/python python3 .venv/bin/python; do
         command -v "$candidate" >/dev/null && "$candidate" -c "import torch" 2>/dev/null && { PYTHON=$candidate; break; }
     done
 fi
