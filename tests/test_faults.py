@@ -70,6 +70,34 @@ def test_only_a_full_disk_is_turned_into_the_paragraph(tmp_path):
         raise PermissionError(errno.EACCES, 'Permission denied')
 
 
+def test_a_worker_killed_while_its_batch_is_received_is_explained_too(tmp_path):
+    """The race the end-to-end test below can hit: the main process is unpickling a batch from the worker the kernel
+    kills, sees the memory-sharing connection reset before the worker is a zombie, and PyTorch re-raises that."""
+    from torch.utils.data._utils import signal_handling
+    from training.errors import UserError
+    from training.faults import explained_faults
+    worker = subprocess.Popen(['sleep', '60'])
+    signal_handling._set_worker_pids(id(worker), (worker.pid,))
+    try:
+        with pytest.raises(UserError, match=rf'A data-loader worker died \(DataLoader worker \(pid {worker.pid}\) is '
+                                            'killed by signal: Killed'), explained_faults(str(tmp_path), 10**8, 2):
+            worker.send_signal(signal.SIGKILL)
+            raise ConnectionResetError(104, 'Connection reset by peer')
+        with pytest.raises(ConnectionResetError), explained_faults(str(tmp_path), 10**8, 0):  # no loader workers
+            raise ConnectionResetError(104, 'Connection reset by peer')
+    finally:
+        signal_handling._remove_worker_pids(id(worker))
+        worker.wait()
+
+
+def test_a_reset_connection_with_every_worker_alive_is_not_blamed_on_them(tmp_path):
+    from training.faults import explained_faults
+    started = time.monotonic()
+    with pytest.raises(ConnectionResetError), explained_faults(str(tmp_path), 10**8, 2):
+        raise ConnectionResetError(104, 'Connection reset by peer')
+    assert time.monotonic() - started < 10  # it looked for a dead worker for a few seconds, then let the error be
+
+
 @pytest.mark.slow(1)
 def test_a_killed_loader_worker_is_explained_and_the_run_continues(tiny_ade, tmp_path):
     work_dir = tmp_path / 'fcn'

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import shutil
 import sys
+import time
 
 from .checkpoints import last_good_checkpoint
 from .errors import UserError
@@ -52,6 +53,7 @@ def explained_faults(work_dir, needed, num_workers):
         yield
     except OSError as error:
         if error.errno != errno.ENOSPC:
+            _raise_if_a_loader_worker_died(error, work_dir, num_workers)
             raise
         raise UserError(
             f'The disk of {work_dir} is full ({error.strerror}{": " + error.filename if error.filename else ""}): '
@@ -59,14 +61,44 @@ def explained_faults(work_dir, needed, num_workers):
             f'are free. Nothing half-written was kept. Free some space (older runs in work_dirs/, '
             f'pretrain/converted/), or move the work dir to a larger disk and pass --work-dir; then '
             f'{_continue_from(work_dir)}.') from error
-    except RuntimeError as error:
-        message = str(error)
-        if 'DataLoader worker (pid' not in message:
+    except (RuntimeError, EOFError) as error:
+        _raise_if_a_loader_worker_died(error, work_dir, num_workers)
+        raise
+
+
+def _raise_if_a_loader_worker_died(error, work_dir, num_workers):
+    message = _dead_worker_message(error) if num_workers else None
+    if message is None:
+        return
+    lower = max(0, num_workers // 2)
+    raise UserError(
+        f'A data-loader worker died ({message.splitlines()[0].strip()}). Most likely the kernel\'s out-of-memory '
+        f'killer ended it: host memory ran out. This run uses {num_workers} loader worker(s) per training '
+        f'process (train_dataloader.num_workers), each with its own copy of the data pipeline and prefetched '
+        f'batches; lower it, e.g. --cfg-options train_dataloader.num_workers={lower}, or run fewer jobs on this '
+        f'machine. Then {_continue_from(work_dir)}.') from error
+
+
+def _dead_worker_message(error, wait_s=5.0):
+    """PyTorch's own line naming a dead loader worker, or None when `error` is not about one.
+
+    A worker killed while the main process unpickles one of its batches shows up first as the connection that shared
+    the batch's memory being reset (ConnectionResetError) or a queue ending (EOFError), before the kernel has made the
+    worker a zombie; PyTorch then re-raises that error as it is. The worker's death is certain a moment later, so
+    ask PyTorch's own check (the one its SIGCHLD handler runs) for a few seconds.
+    """
+    if isinstance(error, RuntimeError):
+        return str(error) if 'DataLoader worker (pid' in str(error) else None
+    if not isinstance(error, (ConnectionError, EOFError)):
+        return None
+    from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:  # PyTorch's SIGCHLD handler may raise the same RuntimeError out of any line here, the sleep included
+            _error_if_any_worker_fails()
+            time.sleep(0.05)
+        except RuntimeError as found:
+            if 'DataLoader worker (pid' in str(found):
+                return str(found)
             raise
-        lower = max(0, num_workers // 2)
-        raise UserError(
-            f'A data-loader worker died ({message.splitlines()[0].strip()}). Most likely the kernel\'s out-of-memory '
-            f'killer ended it: host memory ran out. This run uses {num_workers} loader worker(s) per training '
-            f'process (train_dataloader.num_workers), each with its own copy of the data pipeline and prefetched '
-            f'batches; lower it, e.g. --cfg-options train_dataloader.num_workers={lower}, or run fewer jobs on this '
-            f'machine. Then {_continue_from(work_dir)}.') from error
+    return None
