@@ -3,8 +3,9 @@
 # 3.12 venv holding torch 2.11.0 (the GPU machine's stack), then the install into a venv of its own from that
 # Python (itself a venv, as there), MMCV's ops, and a --smoke training of psanet (PSAMask) and fcn.
 #
-#   bash tools/check_system_torch.sh                          # CPU ops (~35 min on 2 cores, then cached)
-#   FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=9.0a bash tools/check_system_torch.sh   # the GPU image's CUDA build (sm_90a)
+#   bash tools/check_system_torch.sh                          # CPU ops (built once, then cached)
+#   FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=9.0a bash tools/check_system_torch.sh   # the GPU image's CUDA build (sm_90a):
+#                                        58 min cold on 2 cores, 99 s with the wheel cached (docs/benchmarks.md)
 #
 # Variables: IMAGE_DIR (default /tmp/image-stack: the two venvs and the runs), PYTHON312 (default pyenv's 3.12),
 # IMAGE_TORCH / IMAGE_TORCHVISION (default 2.11.0 / 0.26.0). The MMCV wheel lands in the install's cache

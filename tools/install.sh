@@ -175,9 +175,14 @@ if [ "${PIP_NO_INDEX:-0}" = 1 ] && [ -d "${PIP_FIND_LINKS:-}" ]; then
     pip_q install --no-deps "$PIP_FIND_LINKS"/*.whl ||
         fail "pip could not install the wheels of $PIP_FIND_LINKS." "gather them again: bash tools/gather_gpu_wheels.sh"
 fi
+if [ ${#deps[@]} -gt 0 ]; then
+    fix_requirements="add the missing package (pip names it above) to MISSING in tools/gather_gpu_wheels.sh, gather again and carry $PIP_FIND_LINKS."
+else
+    fix_requirements="check network access to PyPI and rerun 'make install'."
+fi
 pip_q install "${deps[@]}" -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"} ||
-    fail "pip could not install the packages of requirements.txt (see pip's output above)." \
-         "check network access to PyPI and rerun 'make install'."
+    fail "pip could not install the packages of requirements.txt${EXTRA_REQUIREMENTS:+ and $EXTRA_REQUIREMENTS} (see pip's output above)." \
+         "$fix_requirements"
 
 step "check the installed stack"
 problem=$("$PY" -m training.install_plan --verify "$PLAN_OPS" 2>&1) ||
