@@ -90,6 +90,27 @@ def test_a_worker_killed_while_its_batch_is_received_is_explained_too(tmp_path):
         worker.wait()
 
 
+def test_a_dead_worker_is_recorded_where_it_dies_and_named_where_the_loader_notices(tmp_path):
+    """PyTorch's SIGCHLD handler would raise out of whatever line runs when the worker dies (here: a sleep); the
+    recorded line comes out where the loader's liveness check raises, with the signal's name in it."""
+    from torch.utils.data._utils import signal_handling
+    from training.errors import UserError
+    from training.faults import explained_faults
+    handler_before = signal.getsignal(signal.SIGCHLD)
+    worker = subprocess.Popen(['sleep', '60'])
+    signal_handling._set_worker_pids(id(worker), (worker.pid,))
+    try:
+        with pytest.raises(UserError, match=rf'\(DataLoader worker \(pid {worker.pid}\) is killed by signal: Killed'), \
+                explained_faults(str(tmp_path), 10**8, 2):
+            worker.send_signal(signal.SIGKILL)
+            time.sleep(1)  # the SIGCHLD arrives here, and nothing is raised out of the sleep
+            raise RuntimeError(f'DataLoader worker (pid(s) {worker.pid}) exited unexpectedly')  # the loader's check
+    finally:
+        signal_handling._remove_worker_pids(id(worker))
+        worker.wait()
+    assert signal.getsignal(signal.SIGCHLD) == handler_before and not signal_handling._SIGCHLD_handler_set
+
+
 def test_a_reset_connection_with_every_worker_alive_is_not_blamed_on_them(tmp_path):
     from training.faults import explained_faults
     started = time.monotonic()

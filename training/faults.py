@@ -8,7 +8,9 @@ last good checkpoint stays what `last_checkpoint` points at, and the same comman
 import contextlib
 import errno
 import shutil
+import signal
 import sys
+import threading
 import time
 
 from .checkpoints import last_good_checkpoint
@@ -49,11 +51,13 @@ def _continue_from(work_dir):
 @contextlib.contextmanager
 def explained_faults(work_dir, needed, num_workers):
     """Turns a full disk and a killed loader worker during training into one paragraph each."""
+    deaths = []  # PyTorch's lines about dead loader workers, as the SIGCHLD handler below records them
     try:
-        yield
+        with _worker_deaths_recorded(deaths):
+            yield
     except OSError as error:
         if error.errno != errno.ENOSPC:
-            _raise_if_a_loader_worker_died(error, work_dir, num_workers)
+            _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers)
             raise
         raise UserError(
             f'The disk of {work_dir} is full ({error.strerror}{": " + error.filename if error.filename else ""}): '
@@ -62,12 +66,41 @@ def explained_faults(work_dir, needed, num_workers):
             f'pretrain/converted/), or move the work dir to a larger disk and pass --work-dir; then '
             f'{_continue_from(work_dir)}.') from error
     except (RuntimeError, EOFError) as error:
-        _raise_if_a_loader_worker_died(error, work_dir, num_workers)
+        _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers)
         raise
 
 
-def _raise_if_a_loader_worker_died(error, work_dir, num_workers):
-    message = _dead_worker_message(error) if num_workers else None
+@contextlib.contextmanager
+def _worker_deaths_recorded(deaths):
+    """PyTorch's own SIGCHLD handler raises its RuntimeError asynchronously, at whatever line the main thread is on
+    when a worker dies (even inside the printing of another traceback, which then comes out garbled). This one,
+    installed in its place, records PyTorch's line instead; the loader's own liveness check (every 5 s while it
+    waits for a batch) then raises at a defined place, and the paragraph keeps the signal's name."""
+    from torch.utils.data._utils import signal_handling
+    if signal_handling._SIGCHLD_handler_set or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGCHLD)
+
+    def record(signum, frame):
+        try:
+            signal_handling._error_if_any_worker_fails()
+        except RuntimeError as error:
+            deaths.append(str(error))
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGCHLD, record)
+    signal_handling._SIGCHLD_handler_set = True  # PyTorch installs its own only where this is False
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+        signal_handling._SIGCHLD_handler_set = False
+
+
+def _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers):
+    message = _dead_worker_message(error, deaths) if num_workers else None
     if message is None:
         return
     lower = max(0, num_workers // 2)
@@ -79,26 +112,28 @@ def _raise_if_a_loader_worker_died(error, work_dir, num_workers):
         f'machine. Then {_continue_from(work_dir)}.') from error
 
 
-def _dead_worker_message(error, wait_s=5.0):
+def _dead_worker_message(error, deaths, wait_s=5.0):
     """PyTorch's own line naming a dead loader worker, or None when `error` is not about one.
 
     A worker killed while the main process unpickles one of its batches shows up first as the connection that shared
     the batch's memory being reset (ConnectionResetError) or a queue ending (EOFError), before the kernel has made the
     worker a zombie; PyTorch then re-raises that error as it is. The worker's death is certain a moment later, so
-    ask PyTorch's own check (the one its SIGCHLD handler runs) for a few seconds.
+    ask PyTorch's own check (the one SIGCHLD handlers run) for a few seconds.
     """
     if isinstance(error, RuntimeError):
-        return str(error) if 'DataLoader worker (pid' in str(error) else None
+        if 'DataLoader worker (pid' not in str(error):
+            return None
+        return deaths[0] if deaths else str(error)  # "... is killed by signal: Killed." over "... exited unexpectedly"
     if not isinstance(error, (ConnectionError, EOFError)):
         return None
     from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        try:  # PyTorch's SIGCHLD handler may raise the same RuntimeError out of any line here, the sleep included
+    while not deaths and time.monotonic() < deadline:
+        try:
             _error_if_any_worker_fails()
             time.sleep(0.05)
         except RuntimeError as found:
-            if 'DataLoader worker (pid' in str(found):
-                return str(found)
-            raise
-    return None
+            if 'DataLoader worker (pid' not in str(found):
+                raise
+            deaths.append(str(found))
+    return deaths[0] if deaths else None
