@@ -73,3 +73,14 @@ def set_up_distributed(cfg):
     for node in walk_dicts(cfg.model):
         if node.get('type') == 'SyncBN':
             node.type = 'BN'
+
+
+def leave_distributed():
+    """After training, every process waits for the others (rank 0 may still be writing the best checkpoint), then
+    ends its process group while the interpreter is whole: a gloo group left to interpreter exit can abort the
+    process in its own threads ("terminate called without an active exception", SIGABRT), failing a finished run
+    under torchrun. A no-op in a single process."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

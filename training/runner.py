@@ -19,7 +19,7 @@ from .dataset_check import check_data
 from .errors import UserError, exit_code
 from .experiments import name_of_config_function
 from .faults import checkpoint_bytes, explained_faults, warn_if_disk_is_short
-from .launch import check_device, set_up_distributed, world_size
+from .launch import check_device, leave_distributed, set_up_distributed, world_size
 from .pretrained import check_loaded, prepare_for
 from .preemption import StopOnSignal, exit_status, leave_stop_signals_to_the_run
 from .resume import KEEP, STRETCH, check_same_training, continue_with_new_config, set_up_resume
@@ -242,6 +242,7 @@ def run(name, config_function, official, args):
     stop = next(hook for hook in runner.hooks if isinstance(hook, StopOnSignal))
     with stop.installed(), explained_faults(runner.work_dir, checkpoint_size, cfg.train_dataloader.num_workers):
         runner.train()
+    leave_distributed()
     if stop.stopped_by:
         return exit_status(stop.stopped_by)
     if final_metrics and runner.rank == 0:
