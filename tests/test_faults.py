@@ -70,44 +70,43 @@ def test_only_a_full_disk_is_turned_into_the_paragraph(tmp_path):
         raise PermissionError(errno.EACCES, 'Permission denied')
 
 
-def test_a_worker_killed_while_its_batch_is_received_is_explained_too(tmp_path):
-    """The race the end-to-end test below can hit: the main process is unpickling a batch from the worker the kernel
-    kills, sees the memory-sharing connection reset before the worker is a zombie, and PyTorch re-raises that."""
+@pytest.fixture
+def loader_worker():
+    """A real child process that PyTorch's worker check watches, as a DataLoader registers its workers."""
     from torch.utils.data._utils import signal_handling
-    from training.errors import UserError
-    from training.faults import explained_faults
     worker = subprocess.Popen(['sleep', '60'])
     signal_handling._set_worker_pids(id(worker), (worker.pid,))
-    try:
-        with pytest.raises(UserError, match=rf'A data-loader worker died \(DataLoader worker \(pid {worker.pid}\) is '
-                                            'killed by signal: Killed'), explained_faults(str(tmp_path), 10**8, 2):
-            worker.send_signal(signal.SIGKILL)
-            raise ConnectionResetError(104, 'Connection reset by peer')
-        with pytest.raises(ConnectionResetError), explained_faults(str(tmp_path), 10**8, 0):  # no loader workers
-            raise ConnectionResetError(104, 'Connection reset by peer')
-    finally:
-        signal_handling._remove_worker_pids(id(worker))
-        worker.wait()
+    yield worker
+    signal_handling._remove_worker_pids(id(worker))
+    worker.kill()
+    worker.wait()
 
 
-def test_a_dead_worker_is_recorded_where_it_dies_and_named_where_the_loader_notices(tmp_path):
+def test_a_worker_killed_while_its_batch_is_received_is_explained_too(tmp_path, loader_worker):
+    """The race the end-to-end test below can hit: the main process is unpickling a batch from the worker the kernel
+    kills, sees the memory-sharing connection reset before the worker is a zombie, and PyTorch re-raises that."""
+    from training.errors import UserError
+    from training.faults import explained_faults
+    with pytest.raises(UserError, match=rf'A data-loader worker died \(DataLoader worker \(pid {loader_worker.pid}\) '
+                                        'is killed by signal: Killed'), explained_faults(str(tmp_path), 10**8, 2):
+        loader_worker.send_signal(signal.SIGKILL)
+        raise ConnectionResetError(104, 'Connection reset by peer')
+    with pytest.raises(ConnectionResetError), explained_faults(str(tmp_path), 10**8, 0):  # no loader workers
+        raise ConnectionResetError(104, 'Connection reset by peer')
+
+
+def test_a_dead_worker_is_recorded_where_it_dies_and_named_where_the_loader_notices(tmp_path, loader_worker):
     """PyTorch's SIGCHLD handler would raise out of whatever line runs when the worker dies (here: a sleep); the
     recorded line comes out where the loader's liveness check raises, with the signal's name in it."""
     from torch.utils.data._utils import signal_handling
     from training.errors import UserError
     from training.faults import explained_faults
     handler_before = signal.getsignal(signal.SIGCHLD)
-    worker = subprocess.Popen(['sleep', '60'])
-    signal_handling._set_worker_pids(id(worker), (worker.pid,))
-    try:
-        with pytest.raises(UserError, match=rf'\(DataLoader worker \(pid {worker.pid}\) is killed by signal: Killed'), \
-                explained_faults(str(tmp_path), 10**8, 2):
-            worker.send_signal(signal.SIGKILL)
-            time.sleep(1)  # the SIGCHLD arrives here, and nothing is raised out of the sleep
-            raise RuntimeError(f'DataLoader worker (pid(s) {worker.pid}) exited unexpectedly')  # the loader's check
-    finally:
-        signal_handling._remove_worker_pids(id(worker))
-        worker.wait()
+    with pytest.raises(UserError, match=rf'\(DataLoader worker \(pid {loader_worker.pid}\) is killed by signal: '
+                                        'Killed'), explained_faults(str(tmp_path), 10**8, 2):
+        loader_worker.send_signal(signal.SIGKILL)
+        time.sleep(1)  # the SIGCHLD arrives here, and nothing is raised out of the sleep
+        raise RuntimeError(f'DataLoader worker (pid(s) {loader_worker.pid}) exited unexpectedly')  # the loader's check
     assert signal.getsignal(signal.SIGCHLD) == handler_before and not signal_handling._SIGCHLD_handler_set
 
 

@@ -18,6 +18,7 @@ START=$(date +%s)
 BUDGET_S=$((${REPORT_MINUTES:-9} * 60))
 SAVE=${OUT:-}
 REPORT_DIR=$(mktemp -d)  # becomes docs/gpu_report/ once a GPU is found: a CPU machine keeps nothing
+trap 'rm -rf "'"$REPORT_DIR"'"' EXIT
 exec > >(tee -a "$REPORT_DIR/report.log") 2>&1
 PRIORITY=(fcn psanet mask2former maskformer vit_deit sem_fpn segformer swin)
 

@@ -167,18 +167,15 @@ if [ "${SYSTEM_TORCH:-0}" = 1 ]; then  # keep the system torch: do not let pip r
     requirements=$(mktemp); grep -vE '^(torch|torchvision)==' requirements.txt > "$requirements"
 fi
 deps=()
+fix_requirements="check network access to PyPI and rerun 'make install'."
 if [ "${PIP_NO_INDEX:-0}" = 1 ] && [ -d "${PIP_FIND_LINKS:-}" ]; then
     # offline, from a folder of wheels (tools/gather_gpu_wheels.sh): it holds what this machine lacks and is
     # installed as it is; resolving dependencies would ask for packages the machine provides under other names
     # (opencv-python, where a GPU image has opencv-python-headless) and stop
     deps=(--no-deps)
+    fix_requirements="add the missing package (pip names it above) to MISSING in tools/gather_gpu_wheels.sh, gather again and carry $PIP_FIND_LINKS."
     pip_q install --no-deps "$PIP_FIND_LINKS"/*.whl ||
         fail "pip could not install the wheels of $PIP_FIND_LINKS." "gather them again: bash tools/gather_gpu_wheels.sh"
-fi
-if [ ${#deps[@]} -gt 0 ]; then
-    fix_requirements="add the missing package (pip names it above) to MISSING in tools/gather_gpu_wheels.sh, gather again and carry $PIP_FIND_LINKS."
-else
-    fix_requirements="check network access to PyPI and rerun 'make install'."
 fi
 pip_q install "${deps[@]}" -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_REQUIREMENTS"} ||
     fail "pip could not install the packages of requirements.txt${EXTRA_REQUIREMENTS:+ and $EXTRA_REQUIREMENTS} (see pip's output above)." \

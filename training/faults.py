@@ -16,6 +16,7 @@ import time
 from .checkpoints import last_good_checkpoint
 from .errors import UserError
 
+DEAD_WORKER = 'DataLoader worker (pid'  # how PyTorch's lines about a dead loader worker begin
 OPTIMIZER_SLOTS = {'SGD': 1, 'Adam': 2, 'AdamW': 2}  # per-parameter state tensors (momentum; Adam's two moments)
 
 
@@ -83,10 +84,7 @@ def _worker_deaths_recorded(deaths):
     previous = signal.getsignal(signal.SIGCHLD)
 
     def record(signum, frame):
-        try:
-            signal_handling._error_if_any_worker_fails()
-        except RuntimeError as error:
-            deaths.append(str(error))
+        _record_dead_workers(deaths)
         if callable(previous):
             previous(signum, frame)
 
@@ -97,6 +95,15 @@ def _worker_deaths_recorded(deaths):
     finally:
         signal.signal(signal.SIGCHLD, previous)
         signal_handling._SIGCHLD_handler_set = False
+
+
+def _record_dead_workers(deaths):
+    """Appends PyTorch's line about a dead loader worker, if any, from its own check (`waitid` without reaping)."""
+    from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
+    try:
+        _error_if_any_worker_fails()
+    except RuntimeError as error:
+        deaths.append(str(error))
 
 
 def _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers):
@@ -121,19 +128,18 @@ def _dead_worker_message(error, deaths, wait_s=5.0):
     ask PyTorch's own check (the one SIGCHLD handlers run) for a few seconds.
     """
     if isinstance(error, RuntimeError):
-        if 'DataLoader worker (pid' not in str(error):
+        if DEAD_WORKER not in str(error):
             return None
         return deaths[0] if deaths else str(error)  # "... is killed by signal: Killed." over "... exited unexpectedly"
     if not isinstance(error, (ConnectionError, EOFError)):
         return None
-    from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
     deadline = time.monotonic() + wait_s
     while not deaths and time.monotonic() < deadline:
+        _record_dead_workers(deaths)
         try:
-            _error_if_any_worker_fails()
             time.sleep(0.05)
-        except RuntimeError as found:
-            if 'DataLoader worker (pid' not in str(found):
+        except RuntimeError as raised:  # where PyTorch's own SIGCHLD handler is installed, it raises out of the sleep
+            if DEAD_WORKER not in str(raised):
                 raise
-            deaths.append(str(found))
+            deaths.append(str(raised))
     return deaths[0] if deaths else None
