@@ -1,16 +1,16 @@
-# make install     create .venv/ and install the pinned stack (MMCV built once, then cached)
+# make install     create .venv/ and install the pinned stack (MMCV with pure-PyTorch ops: no compiler)
 # make demo        install, train FCN on the generated tiny ADE subset, print its mIoU and checkpoint
 # make test        install, run all tests
 # make gpu-check   install, check the GPU paths on this machine's NVIDIA GPU (says so and exits without one)
 # make data        install, download ADE20K to data/ade/ADEChallengeData2016 (resumable, checked; DATA_ARGS for
 #                  tools/download_ade.py, e.g. DATA_ARGS=--keep-archive)
-# Variables: see tools/install.sh (MMCV_OPS=pytorch: no compiler, pure-PyTorch ops; SYSTEM_TORCH=1 keeps an
-# installed torch; MMCV_CACHE, FORCE_CUDA ...);
+# Variables: see tools/install.sh (MMCV_OPS=compiled: MMCV's own ops, built once here, then cached; SYSTEM_TORCH=1
+# keeps an installed torch; MMCV_CACHE, FORCE_CUDA ...);
 # GPU_CHECK_ARGS for tools/gpu_check.py (e.g. GPU_CHECK_ARGS="--no-ops --shard 1/4");
 # TEST_WORKERS: test processes for make test (default 2; each gets one torch thread)
 PY := .venv/bin/python
 # one stamp per MMCV_OPS mode: switching modes reinstalls MMCV
-INSTALLED := .venv/.installed-$(or $(MMCV_OPS),compiled)
+INSTALLED := .venv/.installed-$(or $(MMCV_OPS),pytorch)
 DEMO_DIR := work_dirs/fcn_ade20k_demo
 TEST_WORKERS ?= 2
 

@@ -1,5 +1,6 @@
 """The checkpoints a run writes open in other tools on torch >= 2.6: a plain torch.load (weights_only) and MMSeg's
 own init_model/inference_model, in a fresh interpreter without this project's code; resuming still works."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -52,3 +53,18 @@ def test_the_recorded_config_keeps_its_pipelines_in_sync(smoke_checkpoint):
     assert cfg.test_pipeline == cfg.val_dataloader.dataset.pipeline == cfg.test_dataloader.dataset.pipeline
     assert cfg.train_pipeline == cfg.train_dataloader.dataset.pipeline
     assert {step.type: step for step in cfg.test_pipeline}['Resize'].scale == (256, 64)
+
+
+def test_mmsegs_own_test_tool_runs_on_a_smoke_checkpoint(smoke_checkpoint, tmp_path):
+    """MMSeg's tools/test.py, with the ops of this venv's MMCV (by default the project's pure-PyTorch ones)."""
+    import mmseg
+    import torch
+
+    from conftest import REPO
+    config = tmp_path / 'fcn_smoke.py'
+    config.write_text(torch.load(smoke_checkpoint, weights_only=True)['meta']['cfg'])
+    tool = os.path.join(os.path.dirname(mmseg.__file__), '.mim', 'tools', 'test.py')
+    test = subprocess.run([sys.executable, tool, str(config), str(smoke_checkpoint), '--work-dir',
+                           str(tmp_path / 'test')], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert test.returncode == 0, test.stderr[-3000:]
+    assert 'mIoU' in test.stdout + test.stderr

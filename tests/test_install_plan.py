@@ -12,11 +12,13 @@ TORCH_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
 
 
 def machine(**facts):
-    """A CUDA 13.0 torch on a machine without GPU or nvcc, unless `facts` say otherwise."""
+    """A CUDA 13.0 torch on a machine without GPU or nvcc, unless `facts` say otherwise; MMCV's compiled ops asked for
+    (MMCV_OPS=compiled) and the variables of facts['environ'] set."""
+    environ = {'MMCV_OPS': 'compiled', **facts.pop('environ', {})}
     env = dict(torch_version='2.14.1+cu130', torch_cuda='13.0', gpus=[], torch_arch_list=TORCH_ARCHS, gpu_devices=[],
                driver=None, nvcc=None, nvcc_version=None, nvcc_root=None, system_has_library_headers=False,
                pip_cuda_include='/repo/.venv/lib/python3.11/site-packages/nvidia/cu13/include',
-               torch_cuda_toolkit_pin='==13.0.3', venv_cuda_home='/repo/.venv/cuda', environ={})
+               torch_cuda_toolkit_pin='==13.0.3', venv_cuda_home='/repo/.venv/cuda', environ=environ)
     env.update(facts)
     return env
 
@@ -70,6 +72,9 @@ def test_force_cuda_without_a_gpu_names_the_architectures():
 def test_a_driver_too_old_for_torch_is_an_error():
     with pytest.raises(PlanError, match=r'driver 535\.104\.05 is older than torch .* needs \(>= 580\.65\.06\)'):
         decide(machine(gpu_devices=['/dev/nvidia0'], driver='535.104.05'))
+    with pytest.raises(PlanError) as error:  # with the default pure-PyTorch ops too: training would land on the CPU
+        decide(dict(machine(gpu_devices=['/dev/nvidia0'], driver='535.104.05'), environ={}))
+    assert 'to install for the CPU anyway: MMCV_CPU_OPS=1 make install' in str(error.value)
 
 
 def test_cpu_ops_on_a_gpu_machine_only_on_request_with_a_warning():
@@ -119,8 +124,9 @@ def test_required_driver_versions():
     assert cuda_env.driver_too_old('12.8', '550.54.14') is None
 
 
-def test_the_installed_cpu_ops_pass_the_check():
-    assert verify_in_child('cpu') is None
+def test_the_installed_ops_pass_the_check():
+    from training.mmcv_ops import ops_kind
+    assert verify_in_child('pytorch' if ops_kind() == 'pytorch' else 'cpu') is None
 
 
 def test_a_build_that_crashes_python_is_reported_not_silent():
@@ -132,13 +138,17 @@ def test_a_build_that_crashes_python_is_reported_not_silent():
     assert verify_in_child('cuda', command=failing) == 'MMCV was built without CUDA ops'
 
 
-def test_the_pytorch_ops_mode_needs_no_compiler_on_any_machine():
-    for facts in ({}, H100, dict(H100, nvcc='/usr/bin/nvcc', nvcc_version='12.4', nvcc_root='/usr')):
-        plan = decide(machine(**facts, environ={'MMCV_OPS': 'pytorch'}))
-        assert plan['ops'] == 'pytorch' and plan['compiler'] is None and not plan['pypi_packages']
-        assert plan['build_env']['MMCV_WITH_OPS'] == '0' and plan['cache_tag'] == 'noops'
-    with pytest.raises(PlanError, match='MMCV_OPS=cpu is not a mode'):
+def test_the_pytorch_ops_are_the_default_and_need_no_compiler_on_any_machine():
+    cpu_torch = dict(torch_version='2.14.1+cpu', torch_cuda=None, torch_arch_list=[])
+    for facts in ({}, cpu_torch, H100, dict(H100, nvcc='/usr/bin/nvcc', nvcc_version='12.4', nvcc_root='/usr')):
+        for environ in ({}, {'MMCV_OPS': 'pytorch'}, {'SYSTEM_TORCH': '1'}):  # unset: the default
+            plan = decide(dict(machine(**facts), environ=environ))
+            assert plan['ops'] == 'pytorch' and plan['compiler'] is None and not plan['pypi_packages']
+            assert plan['build_env']['MMCV_WITH_OPS'] == '0' and plan['cache_tag'] == 'noops'
+            assert not plan['warnings']
+    with pytest.raises(PlanError, match='MMCV_OPS=cpu is not a mode') as error:
         decide(machine(environ={'MMCV_OPS': 'cpu'}))
+    assert 'MMCV_OPS=compiled' in str(error.value)
 
 
 def test_an_arch_list_preset_by_the_image_is_built_for_and_named_in_the_cache():

@@ -1,13 +1,16 @@
-"""The pure-PyTorch `mmcv._ext` (training/mmcv_ext_pytorch.py, installed by MMCV_OPS=pytorch) against MMCV: imported
-directly here, beside the compiled library of the normal venv. Its install and the models on it:
-test_pytorch_ops_install.py."""
+"""The pure-PyTorch `mmcv._ext` (training/mmcv_ext_pytorch.py), which the default install (MMCV_OPS=pytorch) puts in
+MMCV's place: installed in this venv, it is what MMSeg and MMDet load; against MMCV's own references here, against
+MMCV's compiled kernels in a second venv that has them (test_compiled_ops.py)."""
 import glob
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
+from conftest import REPO
 from training import mmcv_ext_pytorch as pytorch_ops
 
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
@@ -21,33 +24,7 @@ def through_pytorch_ops(monkeypatch):
         monkeypatch.setattr(module, 'ext_module', pytorch_ops)
 
 
-# ---- PSAMask: against MMCV's compiled CPU kernel ----------------------------------------------------
-PSAMASK_SHAPES = [  # (batch, feature h, w, mask h, w): square, odd, mask larger than the map, 1x1, PSANet's 59x59
-    (2, 6, 7, 3, 5), (1, 4, 4, 9, 9), (1, 1, 1, 1, 1), (2, 5, 3, 7, 7), (1, 12, 12, 23, 23)]
-
-
-@pytest.mark.parametrize('psa_type', [0, 1], ids=['collect', 'distribute'])
-@pytest.mark.parametrize('shape', PSAMASK_SHAPES, ids=str)
-def test_psamask_equals_the_compiled_kernel(shape, psa_type):
-    import mmcv._ext as compiled
-    batch, h, w, h_mask, w_mask = shape
-    torch.manual_seed(0)
-    mask = torch.randn(batch, h_mask * w_mask, h, w)
-    grad = torch.randn(batch, h * w, h, w)
-    sizes = dict(psa_type=psa_type, num_=batch, h_feature=h, w_feature=w, h_mask=h_mask, w_mask=w_mask,
-                 half_h_mask=(h_mask - 1) // 2, half_w_mask=(w_mask - 1) // 2)
-    results = []
-    for ops in (compiled, pytorch_ops):
-        out, grad_in = mask.new_zeros(batch, h * w, h, w), torch.zeros_like(mask)
-        ops.psamask_forward(mask, out, **sizes)
-        ops.psamask_backward(grad, grad_in, **sizes)
-        results.append((out, grad_in))
-    (out, grad_in), (ours, our_grad_in) = results
-    assert out.abs().sum() > 0
-    torch.testing.assert_close(ours, out, **TOLERANCE)
-    torch.testing.assert_close(our_grad_in, grad_in, **TOLERANCE)
-
-
+# ---- PSAMask (against MMCV's compiled CPU kernel: test_compiled_ops.py, in a venv that has it) -----------------
 def test_psamask_module_trains_through_the_pytorch_ops(through_pytorch_ops):
     from mmcv.ops import PSAMask
     torch.manual_seed(0)
@@ -143,6 +120,28 @@ def test_every_op_mmcv_loads_exists_and_the_compiled_only_ones_explain_themselve
     with pytest.raises(pytorch_ops.CompiledOpMissing) as error:
         pytorch_ops.nms(torch.rand(3, 4), torch.rand(3), iou_threshold=0.5, offset=0)
     message = str(error.value)
-    assert "MMCV's nms was called" in message and 'MMCV_OPS=pytorch' in message and 'make install' in message
+    assert "MMCV's nms was called" in message and 'MMCV_OPS=compiled make install' in message
     assert pytorch_ops.get_compiling_cuda_version() == 'not available'
     assert 'pure-PyTorch' in pytorch_ops.get_compiler_version()
+
+
+# ---- the default install ------------------------------------------------------------------------------------------
+def test_the_default_install_puts_the_pytorch_ops_where_mmcv_loads_its_library():
+    result = subprocess.run([sys.executable, '-c', 'import mmseg.models, mmcv, mmcv._ext\n'
+                             'from training.mmcv_ops import ops_line\n'
+                             'print(mmcv._ext.__file__, mmcv._ext.KIND, mmcv.__file__)\nprint(ops_line())'],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (path, kind, mmcv_init), ops_line = result.stdout.splitlines()[0].split(), result.stdout.splitlines()[1]
+    assert kind == 'pytorch' and path == os.path.join(os.path.dirname(mmcv_init), '_ext.py')
+    assert open(path).read() == open(os.path.join(REPO, 'training', 'mmcv_ext_pytorch.py')).read()
+    assert ops_line.startswith('MMCV ops: pure PyTorch') and '`MMCV_OPS=compiled make install`' in ops_line
+
+
+def test_an_op_without_a_pytorch_version_explains_itself_in_a_fresh_interpreter():
+    result = subprocess.run([sys.executable, '-c', 'import torch\nfrom mmcv.ops import nms\n'
+                             'nms(torch.rand(3, 4), torch.rand(3), 0.5)'], cwd=REPO, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert "MMCV's nms was called" in message and 'MMCV_OPS=compiled make install' in message

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from conftest import MODELS, final_miou, run_script, scalars
+from training import mmcv_ops
 
 
 @pytest.mark.parametrize('model', MODELS)
@@ -19,3 +20,4 @@ def test_smoke(model, tiny_ade, tmp_path, request):
     assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
     assert os.path.isfile(work_dir / 'iter_4.pth')
     assert 0 <= final_miou(result.stdout) <= 100
+    assert mmcv_ops.ops_line() in result.stdout + result.stderr  # the log says which MMCV ops, and how to get the other

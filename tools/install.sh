@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs the pinned OpenMMLab stack (requirements.txt) into .venv/, building MMCV's compiled ops.
+# Installs the pinned OpenMMLab stack (requirements.txt) into .venv/. MMCV comes without its compiled op library,
+# with the project's pure-PyTorch ops in its place (no compiler needed); MMCV_OPS=compiled builds MMCV's own ops.
 #
-#   bash tools/install.sh                     # or: make install
-#   MMCV_OPS=pytorch bash tools/install.sh    # no compiler: MMCV's ops in pure PyTorch (minutes, not 20+)
+#   bash tools/install.sh                       # or: make install (pure-PyTorch ops, minutes)
+#   MMCV_OPS=compiled bash tools/install.sh     # MMCV's compiled ops: a C++ (on a GPU machine, CUDA) build
 #
 # Variables:
-#   MMCV_OPS=pytorch        MMCV without its compiled op library, with the project's pure-PyTorch ops
-#                           (training/mmcv_ext_pytorch.py) installed as mmcv/_ext.py; unset: compiled ops
+#   MMCV_OPS=pytorch        the default: MMCV without its compiled op library, with the project's pure-PyTorch ops
+#                           (training/mmcv_ext_pytorch.py) installed as mmcv/_ext.py
+#   MMCV_OPS=compiled       MMCV's own op library, built from source here (CPU or CUDA ops per
+#                           training/install_plan.py, cached; the variables below choose how)
 #   PYTHON=python3.11       interpreter that creates .venv (default: python3)
 #   SYSTEM_TORCH=1          keep the torch already installed for $PYTHON (e.g. a GPU image's CUDA
 #                           build): .venv sees the system site-packages and torch is not reinstalled
 #   MMCV_CACHE=DIR          where built MMCV wheels are kept (default: ~/.cache/ade20k-seg/mmcv-wheels)
+#   VENV=DIR                the venv to install into (default .venv)
+# With MMCV_OPS=compiled:
 #   FORCE_CUDA=1            build MMCV's CUDA ops even if no GPU is visible (for the architectures of
 #                           TORCH_CUDA_ARCH_LIST, else every one torch has kernels for)
 #   TORCH_CUDA_ARCH_LIST    GPU architectures for the CUDA build, e.g. "8.0;9.0" (default: the visible GPUs')
@@ -18,17 +23,18 @@
 #   CUDA_HOME=DIR           the CUDA toolkit to compile with (default: the nvcc on PATH if its CUDA major is
 #                           torch's, else NVIDIA's compiler from PyPI, installed into .venv)
 #   MAX_JOBS=N              parallel compile jobs for the MMCV build
-#   VENV=DIR                the venv to install into (default .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTORCH_OPS_SOURCE=training/mmcv_ext_pytorch.py
-NO_COMPILER="or install without compiling anything: MMCV_OPS=pytorch make install (pure-PyTorch ops; see README)"
+NO_COMPILER="or install without compiling anything: make install (the default pure-PyTorch ops; see README)"
 PY="$VENV/bin/python"
 PYTHON=${PYTHON:-python3}
 MMCV_CACHE=${MMCV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ade20k-seg/mmcv-wheels}
 CURRENT_STEP=""
+# the command that reruns this install as it was asked for
+RERUN="${MMCV_OPS:+MMCV_OPS=$MMCV_OPS }make install"
 
 step() { CURRENT_STEP=$1; echo "==> [install] $1"; }
 fail() {
@@ -70,12 +76,12 @@ if [ "${SYSTEM_TORCH:-0}" = 1 ]; then
 else
     pip_q install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" ||
         fail "torch==$TORCH_VERSION / torchvision==$TORCHVISION_VERSION did not install (see pip's output above)." \
-             "check network access to PyPI and free disk space (a CUDA torch needs ~6 GB), then rerun 'make install'."
+             "check network access to PyPI and free disk space (a CUDA torch needs ~6 GB), then rerun '$RERUN'."
 fi
 
 step "build tools for MMCV (setuptools<82 keeps pkg_resources, which mmcv's setup.py imports)"
 pip_q install "setuptools<82" wheel ninja psutil ||
-    fail "pip could not install setuptools<82, wheel, ninja, psutil." "check network access to PyPI and rerun 'make install'."
+    fail "pip could not install setuptools<82, wheel, ninja, psutil." "check network access to PyPI and rerun '$RERUN'."
 
 TORCH_FULL=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
 PY_TAG=$("$PY" -c "import sys; print(f'cp{sys.version_info.major}{sys.version_info.minor}')")
@@ -94,10 +100,10 @@ if [ "$CUDA_COMPILER" = pypi ]; then
     # shellcheck disable=SC2086
     pip_q install $PYPI_CUDA_PACKAGES ||
         fail "pip could not install NVIDIA's CUDA compiler ($PYPI_CUDA_PACKAGES)." \
-             "check network access to PyPI, or install a CUDA toolkit of torch's CUDA version and put its nvcc on PATH, then rerun 'make install'."
+             "check network access to PyPI, or install a CUDA toolkit of torch's CUDA version and put its nvcc on PATH, then rerun '$RERUN'."
     "$PY" -m training.install_plan --cuda-home "$PLAN_CUDA_HOME" >/dev/null ||
         fail "NVIDIA's PyPI compiler could not be laid out as a CUDA toolkit (see the error above)." \
-             "rerun 'make install'; or install a CUDA toolkit and put its nvcc on PATH."
+             "rerun '$RERUN'; or install a CUDA toolkit and put its nvcc on PATH."
 fi
 
 if [ "$PLAN_OPS" = pytorch ]; then
@@ -124,7 +130,7 @@ else
         # CUDA branch whenever torch sees a GPU: the download itself runs without CUDA
         CUDA_VISIBLE_DEVICES='' FORCE_CUDA=0 pip_q download --no-deps --no-binary :all: --no-build-isolation \
             "mmcv==$MMCV_VERSION" -d "$src" ||
-            fail "could not download the mmcv $MMCV_VERSION sdist from PyPI." "check network access to PyPI and rerun 'make install'."
+            fail "could not download the mmcv $MMCV_VERSION sdist from PyPI." "check network access to PyPI and rerun '$RERUN'."
         tar xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src"
         # torch >= 2.14 headers need C++20; mmcv hard-codes -std=c++17 and no variable overrides it
         sed -i 's/-std=c++17/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
@@ -139,19 +145,19 @@ else
             -w "$src/dist" "$src/mmcv-$MMCV_VERSION" > "$src/build.log" 2>&1 ||
             { tail -n 30 "$src/build.log" >&2
               fail "building MMCV failed (full log: $src/build.log)." \
-                   "make sure a C++ compiler (g++ >= 10) and Python headers are installed (Debian: apt-get install g++ python3-dev), then rerun 'make install'; $NO_COMPILER."; }
+                   "make sure a C++ compiler (g++ >= 10) and Python headers are installed (Debian: apt-get install g++ python3-dev), then rerun '$RERUN'; $NO_COMPILER."; }
         built=$(ls "$src"/dist/mmcv-*.whl)
         [ "$PLAN_OPS" = pytorch ] ||
             "$PY" -c "import sys, zipfile; sys.exit(not any(n.startswith('mmcv/_ext') for n in zipfile.ZipFile(sys.argv[1]).namelist()))" "$built" ||
             fail "the MMCV wheel was built without compiled ops (mmcv/_ext missing; log: $src/build.log)." \
-                 "rerun 'make install'; if it repeats, report the log; $NO_COMPILER."
+                 "rerun '$RERUN'; if it repeats, report the log; $NO_COMPILER."
         # copy then rename, so a parallel install never sees half a wheel
         cp "$built" "$WHEEL_DIR/.partial" && mv "$WHEEL_DIR/.partial" "$WHEEL_DIR/$(basename "$built")"
         wheel="$WHEEL_DIR/$(basename "$built")"
         rm -rf "$src"
     fi
     pip_q install --no-deps --force-reinstall "$wheel" ||
-        fail "pip could not install $wheel." "delete $WHEEL_DIR and rerun 'make install' to rebuild it."
+        fail "pip could not install $wheel." "delete $WHEEL_DIR and rerun '$RERUN' to rebuild it."
 fi
 # (found, not imported: MMCV's own dependencies come with the next step)
 mmcv_dir=$("$PY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("mmcv").origin))')
@@ -167,7 +173,7 @@ if [ "${SYSTEM_TORCH:-0}" = 1 ]; then  # keep the system torch: do not let pip r
     requirements=$(mktemp); grep -vE '^(torch|torchvision)==' requirements.txt > "$requirements"
 fi
 deps=()
-fix_requirements="check network access to PyPI and rerun 'make install'."
+fix_requirements="check network access to PyPI and rerun '$RERUN'."
 if [ "${PIP_NO_INDEX:-0}" = 1 ] && [ -d "${PIP_FIND_LINKS:-}" ]; then
     # offline, from a folder of wheels (tools/gather_gpu_wheels.sh): it holds what this machine lacks and is
     # installed as it is; resolving dependencies would ask for packages the machine provides under other names
@@ -184,8 +190,8 @@ pip_q install "${deps[@]}" -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_R
 step "check the installed stack"
 problem=$("$PY" -m training.install_plan --verify "$PLAN_OPS" 2>&1) ||
     fail "the installed MMCV is not usable with $PLAN_OPS ops on this machine: $problem." \
-         "delete $WHEEL_DIR and run 'rm -rf $VENV && make install' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")$([ "$PLAN_OPS" = pytorch ] || echo "; $NO_COMPILER")."
-"$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf .venv && make install'; if it repeats, report the error."
+         "delete $WHEEL_DIR and run 'rm -rf $VENV && $RERUN' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")$([ "$PLAN_OPS" = pytorch ] || echo "; $NO_COMPILER")."
+"$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf $VENV && $RERUN'; if it repeats, report the error."
 import torch, mmcv, mmengine, mmseg, mmdet, mmpretrain
 from mmcv.ops import PSAMask  # needs mmcv._ext
 import mmseg.models  # noqa: F401  (imports mmcv.ops, ftfy, regex)

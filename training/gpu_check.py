@@ -1,7 +1,7 @@
 """What `make gpu-check` runs on a machine with an NVIDIA GPU (command line: tools/gpu_check.py).
 
-1. environment: driver, torch and its CUDA, the GPU and its capability, bf16, TF32, which MMCV ops (compiled, with
-   their CUDA version, or the pure-PyTorch ones of MMCV_OPS=pytorch);
+1. environment: driver, torch and its CUDA, the GPU and its capability, bf16, TF32, which MMCV ops (the default
+   pure-PyTorch ones, or MMCV_OPS=compiled's, with their CUDA version) and how to get the other kind;
 2. MMCV's compiled ops the models reach (PSAMask, multi-scale deformable attention, sigmoid focal loss), forward
    and backward in float32 / float16 / bfloat16 autocast, contiguous and channels-last (or transposed) inputs,
    against a reference: MMCV's CPU kernel (PSAMask), MMCV's pure-PyTorch version (deformable attention), the
@@ -24,6 +24,7 @@ import sys
 
 import torch
 
+from . import mmcv_ops
 from .config import REPO_ROOT
 from .experiments import all_names
 
@@ -43,7 +44,6 @@ def environment():
     from mmcv.ops import get_compiling_cuda_version
 
     from . import cuda_env
-    from .mmcv_ops import ops_kind
     index = torch.cuda.current_device()
     major, minor = torch.cuda.get_device_capability(index)
     return dict(gpu=torch.cuda.get_device_name(index), capability=f'{major}.{minor}',
@@ -51,7 +51,7 @@ def environment():
                 driver=cuda_env.driver_version(), torch=torch.__version__, torch_cuda=torch.version.cuda,
                 cudnn=torch.backends.cudnn.version(), bf16=torch.cuda.is_bf16_supported(),
                 tf32_matmul=torch.backends.cuda.matmul.allow_tf32, mmcv_cuda=get_compiling_cuda_version(),
-                mmcv_ops=ops_kind(), python=platform.python_version())
+                mmcv_ops=mmcv_ops.ops_kind(), mmcv_ops_line=mmcv_ops.ops_line(), python=platform.python_version())
 
 
 # ---- the compiled ops --------------------------------------------------------------------------
@@ -137,8 +137,7 @@ def _relative_max_diff(ours, theirs):
 def check_op(op, dtype, layout):
     """Relative max difference of the forward and the input gradients against the reference, for one op, autocast
     dtype and input layout. The inputs reach the op in the autocast dtype, as they do from a layer under AMP."""
-    from .mmcv_ops import make_ops_amp_safe
-    make_ops_amp_safe()
+    mmcv_ops.make_ops_amp_safe()
     torch.manual_seed(0)
     inputs, run, reference, _ = OPS[op](layout)
     ours = [_arranged(t, layout) for t in inputs]
@@ -194,6 +193,7 @@ def write_report():
                   f"driver {env['driver']}, torch {env['torch']} (CUDA {env['torch_cuda']}, cuDNN {env['cudnn']}), "
                   f"MMCV ops {env.get('mmcv_ops', 'compiled')} (CUDA {env['mmcv_cuda']}), bf16 {env['bf16']}, "
                   f"TF32 matmul {env['tf32_matmul']}", '']
+        lines += [env['mmcv_ops_line'], ''] if env.get('mmcv_ops_line') else []
         if part.get('ops'):
             lines += ['| op | autocast | layout | out dtype | max diff fwd | max diff grad | ok |', '|---' * 7 + '|']
             lines += [f"| {r['op']} | {r['dtype']} | {r['layout']} | {r.get('out_dtype', '')} | "
@@ -231,6 +231,7 @@ def main(argv=None):
         '-ops' if args.no_models else '')
     result = dict(part=part, environment=environment())
     print(json.dumps(result['environment']), flush=True)
+    print(mmcv_ops.ops_line(), flush=True)  # which ops, and how to get the other kind
 
     def save():  # after every result: a part cut short by a time limit keeps what it measured
         os.makedirs(OUT_DIR, exist_ok=True)

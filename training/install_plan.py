@@ -6,9 +6,11 @@ for which GPU architectures, cached under which name. One decision, made here an
     python -m training.install_plan --verify cuda|cpu  # is the installed MMCV what the plan says?
 
 The choices:
-- PyTorch ops, on request only (MMCV_OPS=pytorch): MMCV is built without its op library (MMCV_WITH_OPS=0, pure
-  Python, seconds) and the project's pure-PyTorch `_ext` (training/mmcv_ext_pytorch.py) is installed in its
-  place: no compiler, on any machine, at some speed cost for psanet, mask2former and maskformer.
+- PyTorch ops, the default (MMCV_OPS unset or MMCV_OPS=pytorch): MMCV is built without its op library
+  (MMCV_WITH_OPS=0, pure Python, seconds) and the project's pure-PyTorch `_ext` (training/mmcv_ext_pytorch.py) is
+  installed in its place: no compiler, on any machine, CPU or GPU, at some speed cost on a GPU for psanet,
+  mask2former and maskformer (the other 24 models call no MMCV op).
+- Compiled ops, on request (MMCV_OPS=compiled), as below: MMCV's own op library built from source.
 - CPU ops: no GPU visible and no FORCE_CUDA=1, or MMCV_CPU_OPS=1 (then, on a GPU box, a warning: psanet,
   mask2former and maskformer need CUDA ops). mmcv's setup.py takes its CUDA branch whenever torch sees a GPU,
   so the CPU build hides the GPUs from it.
@@ -36,7 +38,8 @@ from . import cuda_env
 
 CPU_ONLY_OPS_MODELS = 'psanet (PSAMask), mask2former (deformable attention) and maskformer (sigmoid focal loss)'
 PYPI_EXTRAS = 'nvcc,crt,nvvm,cccl'
-OPS_MODES = ('compiled', 'pytorch')  # MMCV_OPS=...
+OPS_MODES = ('pytorch', 'compiled')  # MMCV_OPS=..., the default first
+DEFAULT_OPS_MODE = OPS_MODES[0]
 
 
 class PlanError(Exception):
@@ -50,11 +53,14 @@ def decide(env):
     torch_cuda, gpus, requested = env['torch_cuda'], env['gpus'], env.get('environ', {})
     plan = dict(ops='cpu', compiler=None, cuda_home=None, arch_list=None, pypi_packages=[], warnings=[],
                 cache_tag='cpu', build_env={'FORCE_CUDA': '0', 'CUDA_VISIBLE_DEVICES': ''})
-    ops_mode = requested.get('MMCV_OPS', 'compiled')
+    ops_mode = requested.get('MMCV_OPS') or DEFAULT_OPS_MODE
     if ops_mode not in OPS_MODES:
-        raise PlanError(f'MMCV_OPS={ops_mode} is not a mode of this install: use MMCV_OPS=pytorch (pure-PyTorch '
-                        f'ops, no compiler) or leave MMCV_OPS unset (compiled ops, the default).')
+        raise PlanError(f'MMCV_OPS={ops_mode} is not a mode of this install: leave MMCV_OPS unset (or MMCV_OPS=pytorch) '
+                        f'for the pure-PyTorch ops, the default, or use MMCV_OPS=compiled to build MMCV\'s own op '
+                        f'library (a C++ compiler, on a GPU machine a CUDA one; minutes to build).')
     cpu_requested = requested.get('MMCV_CPU_OPS') == '1'
+    mode = '' if ops_mode == DEFAULT_OPS_MODE else f'MMCV_OPS={ops_mode} '
+    anyway = f'to install for the CPU anyway: {mode}MMCV_CPU_OPS=1 make install'
     if env['gpu_devices'] and not gpus and not cpu_requested:
         needed = cuda_env.driver_too_old(torch_cuda, env.get('driver'))
         if needed:
@@ -62,18 +68,17 @@ def decide(env):
                 f'this machine has an NVIDIA GPU, but its driver {env["driver"]} is older than torch '
                 f'{env["torch_version"]} (CUDA {torch_cuda}) needs (>= {needed}), so torch cannot use the GPU and '
                 f'training would run on the CPU. Update the NVIDIA driver to {needed} or newer, or keep a torch '
-                f'built for your driver with SYSTEM_TORCH=1 make install; to build CPU-only ops anyway: '
-                f'MMCV_CPU_OPS=1 make install.')
+                f'built for your driver with {mode}SYSTEM_TORCH=1 make install; {anyway}.')
         if not torch_cuda:
             plan['warnings'].append(f'this machine has an NVIDIA GPU, but torch {env["torch_version"]} is a CPU build: '
-                                    f'MMCV gets CPU ops and training would refuse to run on the CPU. For the GPU, '
-                                    f'install the CUDA torch (make install without SYSTEM_TORCH).')
+                                    f'training would refuse to run on the CPU. For the GPU, install the CUDA torch '
+                                    f'({mode}make install without SYSTEM_TORCH).')
         else:
             raise PlanError(
                 f'this machine has an NVIDIA GPU ({env["gpu_devices"][0]}), but torch {env["torch_version"]} cannot '
                 f'use it (torch.cuda.is_available() is False; driver {env.get("driver") or "unknown"}). Check that '
                 f'`nvidia-smi` works for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU, then rerun '
-                f'make install; to build CPU-only ops anyway: MMCV_CPU_OPS=1 make install.')
+                f'{mode}make install; {anyway}.')
     if ops_mode == 'pytorch':
         plan.update(ops='pytorch', cache_tag='noops')
         plan['build_env'].update(MMCV_WITH_OPS='0')
@@ -87,7 +92,8 @@ def decide(env):
         return plan
     if not torch_cuda:
         raise PlanError(f'FORCE_CUDA=1 needs a CUDA build of torch, and torch {env["torch_version"]} is a CPU build. '
-                        f'Install the CUDA torch (make install without SYSTEM_TORCH) or drop FORCE_CUDA.')
+                        f'Install the CUDA torch (MMCV_OPS=compiled make install without SYSTEM_TORCH) or drop '
+                        f'FORCE_CUDA.')
     torch_major = torch_cuda.split('.')[0]
     plan.update(ops='cuda', arch_list=_arch_list(env), build_env={'FORCE_CUDA': '1'})
     plan['build_env']['TORCH_CUDA_ARCH_LIST'] = plan['arch_list']
@@ -177,7 +183,8 @@ def lay_out_cuda_home(cuda_home, nvidia_root):
         source, link = os.path.join(nvidia_root, name), os.path.join(cuda_home, name)
         if not os.path.isdir(source):
             raise PlanError(f'{source} is missing: NVIDIA\'s PyPI compiler did not install completely. Rerun '
-                            f'make install; if it repeats, install a CUDA toolkit and put its nvcc on PATH.')
+                            f'MMCV_OPS=compiled make install; if it repeats, install a CUDA toolkit and put its nvcc '
+                            f'on PATH.')
         if os.path.lexists(link):
             os.remove(link)
         os.symlink(source, link)

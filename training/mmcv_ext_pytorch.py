@@ -1,8 +1,8 @@
 """MMCV 2.1.0's op library `mmcv._ext` in pure PyTorch: the ops this collection's models call, and every other
 name MMCV asks for as a stub that explains itself.
 
-`MMCV_OPS=pytorch make install` installs MMCV without compiled ops and copies this file into the installed
-package as mmcv/_ext.py, so that every Python of the venv (MMSeg's own tools/test.py too) imports it where MMCV
+`make install` (MMCV_OPS=pytorch, the default) installs MMCV without compiled ops and copies this file into the
+installed package as mmcv/_ext.py, so that every Python of the venv (MMSeg's own tools/test.py too) imports it where MMCV
 imports its compiled library. It needs nothing but torch: keep it free of this project's imports.
 
 MMCV's Python wrappers allocate the outputs and call these functions with MMCV's C++ signatures: the
@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 KIND = 'pytorch'  # the ops kind this module provides (the compiled library has no such name)
-HOW_TO_COMPILE = ('For the compiled ops: `rm -rf .venv && make install` (without MMCV_OPS=pytorch) in the '
-                  'ade20k-seg checkout, which builds MMCV 2.1.0 from source with a C++ (and, on a GPU machine, a '
-                  'CUDA) compiler.')
+HOW_TO_COMPILE = ('For MMCV\'s compiled ops: `MMCV_OPS=compiled make install` in the ade20k-seg checkout, which '
+                  'builds MMCV 2.1.0\'s op library from source with a C++ (and, on a GPU machine, a CUDA) compiler '
+                  '(minutes; the wheel is cached).')
 
 
 def get_compiling_cuda_version():
@@ -32,7 +32,7 @@ def get_compiling_cuda_version():
 
 
 def get_compiler_version():
-    return f'none: pure-PyTorch ops (MMCV_OPS=pytorch), run by torch {torch.__version__}'
+    return f'none: pure-PyTorch ops (MMCV_OPS=pytorch, the default), run by torch {torch.__version__}'
 
 
 # ---- PSAMask ------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class CompiledOpMissing(RuntimeError):
 def _needs_compiled_ops(name):
     def missing(*args, **kwargs):
         raise CompiledOpMissing(
-            f"MMCV's {name} was called, and this MMCV has pure-PyTorch ops (installed with MMCV_OPS=pytorch), "
+            f"MMCV's {name} was called, and this MMCV has pure-PyTorch ops (MMCV_OPS=pytorch, the default), "
             f"which provide only what this collection's models use: PSAMask, multi-scale deformable attention and "
             f"sigmoid focal loss. {HOW_TO_COMPILE}")
     missing.__name__ = missing.__qualname__ = name

@@ -13,7 +13,8 @@ import torch
 
 from .errors import UserError
 
-REBUILD = 'rm -rf .venv && make install'
+COMPILED = 'MMCV_OPS=compiled make install'  # MMCV's own op library, built here (tools/install.sh)
+PYTORCH = 'make install'                     # the default: the pure-PyTorch ops, no compiler
 
 
 def _fp32_contiguous(value):
@@ -56,8 +57,8 @@ def make_ops_amp_safe():
 
 
 def ops_kind():
-    """What runs MMCV's ops here: 'pytorch' (MMCV_OPS=pytorch: training/mmcv_ext_pytorch.py as mmcv._ext),
-    'compiled CUDA <version>' or 'compiled CPU' (MMCV's own op library)."""
+    """What runs MMCV's ops here: 'pytorch' (the default install: training/mmcv_ext_pytorch.py as mmcv._ext),
+    'compiled CUDA <version>' or 'compiled CPU' (MMCV's own op library, MMCV_OPS=compiled)."""
     from mmcv.utils import ext_loader
     ext = ext_loader.load_ext('_ext', ['get_compiling_cuda_version'])
     if getattr(ext, 'KIND', None) == 'pytorch':
@@ -67,12 +68,13 @@ def ops_kind():
 
 
 def ops_line():
-    """The log line that says which ops a run uses."""
+    """The log line that says which ops a run uses, and how to get the other kind."""
     kind = ops_kind()
     if kind == 'pytorch':
-        return ("MMCV ops: pure PyTorch (installed with MMCV_OPS=pytorch; on a GPU psanet, mask2former and maskformer "
-                "run slower than with compiled ops, on the CPU as fast; the other models are plain PyTorch)")
-    return f'MMCV ops: {kind} (MMCV\'s own op library)'
+        return ('MMCV ops: pure PyTorch (the default; only psanet, mask2former and maskformer call MMCV ops, and on a '
+                f'GPU they run faster with MMCV\'s compiled ones: `{COMPILED}`)')
+    return (f'MMCV ops: {kind} (MMCV\'s own op library, MMCV_OPS=compiled; the default pure-PyTorch ops, no '
+            f'compiler: `{PYTORCH}`)')
 
 
 # ---- before a CUDA run: does this build have the kernels the model needs? ------------------------
@@ -127,6 +129,6 @@ def check_cuda_kernels(model, name):
         raise UserError(
             f'{name} needs MMCV\'s compiled {" and ".join(ops)} on the GPU, and this MMCV build cannot run it '
             f'({"; ".join(missing)}). It was probably built on a machine without a GPU (CPU ops only) or for '
-            f'another GPU generation. Rebuild it here: {REBUILD} (it finds the GPU and a CUDA compiler, from PyPI '
-            f'if needed); or, without any compiler, `rm -rf .venv && MMCV_OPS=pytorch make install` (pure-PyTorch '
-            f'ops, slower for this model).')
+            f'another GPU generation. Rebuild it here: `rm -rf .venv && {COMPILED}` (it finds the GPU and a CUDA '
+            f'compiler, from PyPI if needed); or, without any compiler, `{PYTORCH}` (the default pure-PyTorch ops, '
+            f'slower on a GPU for this model).')

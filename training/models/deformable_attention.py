@@ -36,8 +36,8 @@ def cuda_kernel_available():
 @functools.lru_cache(maxsize=None)
 def _warn_fallback_once():
     warnings.warn('multi-scale deformable attention: this MMCV build has no CUDA kernel for it, so ViT-Adapter '
-                  'runs its pure-PyTorch version on the GPU (correct, but slower and larger). Rebuild MMCV with '
-                  'CUDA ops for speed: rm -rf .venv && make install')
+                  'runs its pure-PyTorch version on the GPU (correct, but slower and larger). Build MMCV with '
+                  'CUDA ops for speed: MMCV_OPS=compiled make install')
 
 
 def deformable_attention_core(value, spatial_shapes, level_start_index, sampling_locations, attention_weights,
