@@ -14,7 +14,7 @@ import sys
 
 from training.checkpoints import checkpoint_trust
 from training.config import data_root_of, set_data_root
-from training.dataset_check import check_data_root
+from training.data.dataset_check import check_data_root
 from training.errors import exit_code
 from training.trained import load_trained
 

@@ -7,14 +7,15 @@
 
 Every other flag goes to the scripts (--total-batch, --amp, --iters, --cfg-options ...). Run the same command
 again to continue: finished models are skipped, unfinished ones continue from their last checkpoint. The jobs
-run through submitit (training/collection.py); their state and logs are kept in work_dirs/run_all/.
+run through submitit (training/collection/); their state and logs are kept in work_dirs/run_all/.
 """
 import argparse
 import os
 import sys
 
 import summarize
-from training import collection
+from training.collection import categories, local, runs, slurm, status
+from training.collection.jobs import TrainingJob
 from training.errors import UserError, exit_code
 
 
@@ -23,7 +24,7 @@ def parse_args(argv):
                                      epilog='Other flags are passed to every train_<model>.py.')
     parser.add_argument('models', nargs='*', help="model names (fcn segformer ...) or 'all' (default)")
     parser.add_argument('--category', help='a category of the original description: ' + ', '.join(
-        f'{chinese} ({english})' for chinese, (english, _) in collection.CATEGORIES.items()))
+        f'{chinese} ({english})' for chinese, (english, _) in categories.CATEGORIES.items()))
     parser.add_argument('--gpus', help="this machine's GPUs to use, e.g. 0-7 or 0,1,2,3 (default: all visible)")
     parser.add_argument('--gpus-per-run', type=int, default=1, help='GPUs per training run (torchrun above 1)')
     parser.add_argument('--jobs', type=int, help='at most this many runs at once (default: as many as the GPUs '
@@ -58,16 +59,16 @@ def minutes(text):
     return hours * 60 + mins + (secs > 0)
 
 
-def report(runs, folder):
+def report(planned, folder):
     """The status table, and once nothing runs any more the failures and the results table."""
-    rows = collection.status_rows(runs, folder)
-    print(collection.status_table(rows))
+    rows = status.status_rows(planned, folder)
+    print(status.status_table(rows))
     if any(r['state'] in ('running', 'queued') for r in rows):
         return 0
-    failed = collection.failures(rows)
+    failed = status.failures(rows)
     if failed:
         print('\nfailed:\n' + '\n'.join(f'  {line}' for line in failed))
-    work_dirs = {os.path.dirname(run['work_dir']) for run in runs}
+    work_dirs = {os.path.dirname(run['work_dir']) for run in planned}
     for work_dir in sorted(work_dirs):
         print()
         summarize.main(['--work-dirs', work_dir, '--out', os.path.join(work_dir, 'results.md')])
@@ -76,30 +77,30 @@ def report(runs, folder):
 
 def main(argv=None):
     args, script_args = parse_args(sys.argv[1:] if argv is None else argv)
-    runs = collection.plan(collection.select(args.models, args.category), script_args)
+    planned = runs.plan(categories.select(args.models, args.category), script_args)
     if args.status:
-        return report(runs, args.folder)
-    todo = [run for run in runs if not collection.finished(run)]
-    for run in runs:
+        return report(planned, args.folder)
+    todo = [run for run in planned if not runs.finished(run)]
+    for run in planned:
         if run not in todo:
             print(f'[run_all] {run["model"]}: done already ({run["work_dir"]}/iter_{run["max_iters"]}.pth)')
     if args.slurm:
         if not args.partition:
             raise UserError('--slurm needs --partition (the Slurm partition to submit to).')
-        slurm = dict(gpus_per_run=args.gpus_per_run, partition=args.partition, time_limit_min=minutes(args.time),
-                     account=args.account)
+        cluster = dict(gpus_per_run=args.gpus_per_run, partition=args.partition, time_limit_min=minutes(args.time),
+                       account=args.account)
         if args.dry_run:
             for run in todo:
-                job = collection.TrainingJob(run['model'], script_args, args.gpus_per_run)
+                job = TrainingJob(run['model'], script_args, args.gpus_per_run)
                 print(f'# {run["model"]}: the sbatch script; its job runs {" ".join(job.command())}')
-                print(collection.sbatch_script(args.folder, job, **slurm))
+                print(slurm.sbatch_script(args.folder, job, **cluster))
             return 0
-        collection.submit_slurm(todo, script_args, args.folder, **slurm)
+        slurm.submit_slurm(todo, script_args, args.folder, **cluster)
         print(f'[run_all] follow them with: python run_all.py {" ".join(argv or sys.argv[1:])} --status')
         return 0
-    collection.run_local(todo, script_args, collection.local_slots(gpu_list(args.gpus), args.gpus_per_run, args.jobs),
-                         args.folder)
-    return report(runs, args.folder)
+    local.run_local(todo, script_args, local.local_slots(gpu_list(args.gpus), args.gpus_per_run, args.jobs),
+                    args.folder)
+    return report(planned, args.folder)
 
 
 if __name__ == '__main__':

@@ -126,7 +126,7 @@ def set_knob(name, value):
 def tiny_ade():
     """The generated tiny subset at the path --smoke uses by default."""
     from training.smoke import SMOKE_DATA_ROOT
-    from training.tiny_ade import make_tiny_ade
+    from training.data.tiny_ade import make_tiny_ade
     path = os.path.join(REPO, SMOKE_DATA_ROOT)
     with made_once(path) as first:
         if first:

@@ -24,13 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PRELOADED = ('torch', 'torchvision', 'mmengine', 'mmengine.runner', 'mmcv', 'mmcv.ops', 'mmseg', 'mmseg.models',
              'mmseg.datasets', 'mmseg.apis', 'mmdet.models', 'mmpretrain.models', 'training.runner',
-             'training.models', 'training.benchmark', 'training.trained', 'common')
+             'training.models', 'training.measure.benchmark', 'training.trained', 'common')
 
 
 # ---- the server ------------------------------------------------------------------------------------
 def _child(request):
     """In the forked child: the script as __main__, then the interpreter's own exit steps. Never returns."""
-    import atexit
     import runpy
     import traceback
     code = 0
@@ -70,7 +69,8 @@ def _child(request):
         traceback.print_exc()
         code = 1
     try:
-        atexit._run_exitfuncs()
+        from training import compat
+        compat.run_exit_functions()
         sys.stdout.flush()
         sys.stderr.flush()
     finally:

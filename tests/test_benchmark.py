@@ -1,4 +1,4 @@
-"""tools/benchmark.py (training/benchmark.py) and the speed switches (training/speed.py). Timings are printed,
+"""tools/benchmark.py (training/measure/benchmark.py) and the speed switches (training/speed.py). Timings are printed,
 never asserted."""
 import json
 import math
@@ -46,7 +46,7 @@ def test_paired_benchmark_steps_both_sides_in_one_process_and_crosses_over(tiny_
 
 
 def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
-    from training.benchmark import Turns
+    from training.measure.benchmark import Turns
     turns, order = Turns(['ours', 'official']), []
 
     def side(label, steps, fails_at=None):
@@ -72,7 +72,7 @@ def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
 
 
 def test_benchmark_names_the_official_config_and_rejects_unknown_models():
-    from training import benchmark
+    from training.measure import benchmark
     assert benchmark.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
     assert benchmark.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
     assert benchmark.official_base('vit_deit') is None  # ported from its authors' code: no MMSeg recipe
@@ -116,7 +116,8 @@ def test_switches_reach_the_config():
 
 
 def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path):
-    from training.runner import ProjectRunner, build_config, build_runner
+    from training.command_line import build_config
+    from training.project_runner import ProjectRunner, build_runner
     from training.experiments import load_script
     wrapped = []
     original = ProjectRunner.__mro__[1].wrap_model
@@ -138,7 +139,8 @@ def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path
 
 
 def test_amp_is_compared_in_the_same_precision_on_both_sides(monkeypatch):
-    from training import benchmark, speed
+    from training import speed
+    from training.measure import benchmark
     monkeypatch.setattr(speed, 'amp_dtype', lambda: 'bfloat16')  # as on an H100
     args = benchmark.parse_args(['fcn', '--amp'])
     official = benchmark.official_config('fcn', args, 10)

@@ -28,7 +28,7 @@ def test_plain_torch_load_with_weights_only(smoke_checkpoint, tmp_path):
         print(sorted(checkpoint), checkpoint['meta']['iter'])
     ''', tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "['message_hub', 'meta', 'optimizer', 'param_schedulers', 'state_dict'] 4" in result.stdout
+    assert "['message_hub', 'meta', 'optimizer', 'param_schedulers', 'rng_states', 'state_dict'] 4" in result.stdout
 
 
 def test_mmseg_init_model_and_inference_model(smoke_checkpoint, tiny_ade, tmp_path):

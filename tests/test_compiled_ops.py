@@ -96,3 +96,20 @@ def test_smoke_on_the_compiled_ops(model, smoke_runs):
     losses = [r['loss'] for r in scalars(work_dir) if 'loss' in r]
     assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
     assert (work_dir / 'iter_4.pth').is_file()
+
+
+# ---- tools/gpu_report.sh's comparison of the two kinds, here on the CPU ---------------------------------------------
+def test_the_gpu_report_finds_the_compiled_wheel_and_compares_both_kinds_of_ops(venv, tmp_path):
+    wheel = subprocess.run([sys.executable, '-m', 'training.measure.gpu_report', 'compiled-wheel'], cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+    assert wheel.returncode == 0, wheel.stderr[-3000:]
+    assert wheel.stdout.strip().endswith('.whl') and '-cpu/mmcv-2.1.0-' in wheel.stdout  # the one the venv took
+    compared = subprocess.run([sys.executable, '-m', 'training.measure.gpu_report', 'compare-modes', 'psanet',
+                               '--compiled-python', str(venv / 'bin' / 'python'), '--report-dir', str(tmp_path),
+                               '--iters', '2', '--warmup', '1', '--crop', '64'], cwd=REPO, capture_output=True,
+                              text=True, timeout=900)
+    assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
+    row = json.loads(compared.stdout.strip().splitlines()[-1])
+    assert row['model'] == 'psanet' and row['compiled_over_pytorch'] > 0
+    assert row['pytorch_ops']['ms_per_iter_median'] > 0 and row['compiled_ops']['ms_per_iter_median'] > 0
+    assert '| psanet | CPU x' in (tmp_path / 'ops_modes.md').read_text()

@@ -1,4 +1,4 @@
-"""A broken ADE20K directory is found before training (tools/check_ade.py, training/dataset_check.py): one
+"""A broken ADE20K directory is found before training (tools/check_ade.py, training/data/dataset_check.py): one
 paragraph naming the file and the fix, exit 2, no traceback."""
 import shutil
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_script, user_error
-from training.dataset_check import check_ade
+from training.data.dataset_check import check_ade
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_empty_split(broken_ade):
 
 def test_a_passed_check_is_cached(broken_ade, monkeypatch):
     assert check_ade(str(broken_ade)) == []
-    import training.dataset_check as check_module
+    import training.data.dataset_check as check_module
     monkeypatch.setattr(check_module, '_decodes', lambda *a, **k: pytest.fail('decoded again'))
     assert check_ade(str(broken_ade)) == []
     (broken_ade / 'images/training/ADE_train_00000001.jpg').write_bytes(b'changed')  # a change invalidates it

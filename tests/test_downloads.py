@@ -1,5 +1,5 @@
-"""Missing weight files are downloaded on first use, and `make data` fetches ADE20K (training/downloads.py,
-training/ade_download.py), here from a real HTTP server on 127.0.0.1 reached through the mirror setting
+"""Missing weight files are downloaded on first use, and `make data` fetches ADE20K (training/data/downloads.py,
+training/data/ade_download.py), here from a real HTTP server on 127.0.0.1 reached through the mirror setting
 (ADE_SEG_MIRROR): resumed after a cut connection, refused with a wrong hash, explained when the server is down,
 never attempted with --no-download."""
 import hashlib

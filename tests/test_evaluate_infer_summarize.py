@@ -46,7 +46,7 @@ def test_an_old_format_checkpoint_outside_its_run_is_not_trusted(trained_run, tm
     # only for a run's own checkpoints (beside last_checkpoint)
     import torch
 
-    from training.checkpoints import from_plain_types
+    from training.checkpoint_format import from_plain_types
     checkpoint = torch.load(trained_run[0] / 'iter_4.pth', weights_only=True)
     checkpoint['message_hub'] = from_plain_types(checkpoint['message_hub'])
     torch.save(checkpoint, tmp_path / 'downloaded.pth')

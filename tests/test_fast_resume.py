@@ -11,8 +11,9 @@ from mmengine.hooks import Hook
 
 from training.config import drop_pretrained
 from training.experiments import load_script
-from training.resume import set_up_resume
-from training.runner import build_config, build_runner
+from training.resume.start_point import set_up_resume
+from training.command_line import build_config
+from training.project_runner import build_runner
 
 pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.py)
 

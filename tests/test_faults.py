@@ -51,8 +51,8 @@ def test_a_full_disk_at_a_checkpoint_stops_with_the_paragraph_and_the_run_contin
 
 
 def test_a_disk_too_small_for_one_checkpoint_is_warned_about_at_start(tmp_path, monkeypatch, capsys):
-    from training import faults
-    monkeypatch.setattr(faults.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**12, 10**12 - 10**8,
+    from training import disk, faults
+    monkeypatch.setattr(disk.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**12, 10**12 - 10**8,
                                                                                           10**8))
     faults.warn_if_disk_is_short(str(tmp_path), 4 * 10**8)
     warning = capsys.readouterr().err
@@ -73,11 +73,11 @@ def test_only_a_full_disk_is_turned_into_the_paragraph(tmp_path):
 @pytest.fixture
 def loader_worker():
     """A real child process that PyTorch's worker check watches, as a DataLoader registers its workers."""
-    from torch.utils.data._utils import signal_handling
+    from training import compat
     worker = subprocess.Popen(['sleep', '60'])
-    signal_handling._set_worker_pids(id(worker), (worker.pid,))
+    compat.watch_loader_workers(id(worker), (worker.pid,))
     yield worker
-    signal_handling._remove_worker_pids(id(worker))
+    compat.unwatch_loader_workers(id(worker))
     worker.kill()
     worker.wait()
 
@@ -98,7 +98,7 @@ def test_a_worker_killed_while_its_batch_is_received_is_explained_too(tmp_path, 
 def test_a_dead_worker_is_recorded_where_it_dies_and_named_where_the_loader_notices(tmp_path, loader_worker):
     """PyTorch's SIGCHLD handler would raise out of whatever line runs when the worker dies (here: a sleep); the
     recorded line comes out where the loader's liveness check raises, with the signal's name in it."""
-    from torch.utils.data._utils import signal_handling
+    from training import compat
     from training.errors import UserError
     from training.faults import explained_faults
     handler_before = signal.getsignal(signal.SIGCHLD)
@@ -107,7 +107,7 @@ def test_a_dead_worker_is_recorded_where_it_dies_and_named_where_the_loader_noti
         loader_worker.send_signal(signal.SIGKILL)
         time.sleep(1)  # the SIGCHLD arrives here, and nothing is raised out of the sleep
         raise RuntimeError(f'DataLoader worker (pid(s) {loader_worker.pid}) exited unexpectedly')  # the loader's check
-    assert signal.getsignal(signal.SIGCHLD) == handler_before and not signal_handling._SIGCHLD_handler_set
+    assert signal.getsignal(signal.SIGCHLD) == handler_before and not compat.loader_sigchld_handler_installed()
 
 
 def test_a_reset_connection_with_every_worker_alive_is_not_blamed_on_them(tmp_path):

@@ -1,4 +1,4 @@
-"""How tools/install.sh builds MMCV's ops, decided for faked machines (training/install_plan.py)."""
+"""How tools/install.sh builds MMCV's ops, decided for faked machines (training/install/plan.py)."""
 import os
 import stat
 import sys
@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from training import cuda_env
-from training.install_plan import PlanError, decide, lay_out_cuda_home, verify_in_child
+from training.install.check import verify_in_child
+from training.install.plan import PlanError, decide, lay_out_cuda_home
 
 TORCH_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
 
@@ -164,7 +165,7 @@ def test_a_python_inside_a_venv_is_seen_with_its_own_pth_files(tmp_path):
     """SYSTEM_TORCH=1 with PYTHON=/opt/torch/.venv/bin/python (a GPU image's venv): .venv sees that venv's packages
     after its own, and that venv's .pth files run (setuptools' distutils shim lives in one, on Python >= 3.12)."""
     import subprocess
-    from training.install_plan import see_site_packages_of
+    from training.install.plan import see_site_packages_of
 
     def venv(path, *options, python=sys.executable):
         subprocess.run([python, '-m', 'venv', '--without-pip', *options, str(path)], check=True)

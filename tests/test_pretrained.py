@@ -61,7 +61,7 @@ def test_ported_models_load_every_vit_or_swin_tensor_and_count_their_own(weight_
     """ViT-Adapter: all 147 ViT tensors of the file (its cls_token and final norm are unused, as in the official
     code); SeMask: all 349 Swin tensors. Their own tensors (adapter, layer scales; semantic layers) are reported as
     newly initialised, and nothing else is."""
-    from training.runner import build_model
+    from training.project_runner import build_model
     from training.trained import experiment_config
     result = run_script(model, '--check-pretrain', '--pretrain', weight_files[fixture])
     assert result.returncode == 0, result.stderr[-3000:]

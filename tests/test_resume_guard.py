@@ -124,8 +124,8 @@ def test_which_extensions_stop(tmp_path):
     """extended_schedule on the recorded and the new config, without training: ended, or ending at LR 0, stops."""
     from training.errors import UserError
     from training.experiments import load_script
-    from training.resume import KEEP, STRETCH, extended_schedule
-    from training.runner import build_config
+    from training.resume.longer_schedule import KEEP, STRETCH, extended_schedule
+    from training.command_line import build_config
     script = load_script('fcn')
 
     def cfg(iters, *options):

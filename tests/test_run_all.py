@@ -1,4 +1,4 @@
-"""run_all.py: a set of the scripts as jobs through submitit (training/collection.py): the local executor two at a
+"""run_all.py: a set of the scripts as jobs through submitit (training/collection/): the local executor two at a
 time, a rerun that skips what is done, a failing job reported while the others finish, and the Slurm submission
 checked without a cluster."""
 import json
@@ -74,13 +74,13 @@ def test_the_slurm_submission_carries_partition_gpus_time_signal_and_requeue():
 
 
 def test_categories_cover_every_model_once():
-    from training import collection
+    from training.collection import categories, local
     from training.experiments import all_names
-    listed = [model for _, models in collection.CATEGORIES.values() for model in models]
+    listed = [model for _, models in categories.CATEGORIES.values() for model in models]
     assert sorted(listed) == [m for m in all_names() if 'testcopy' not in m] and len(listed) == 27
-    assert collection.select([], '轻量级') == collection.select([], 'lightweight') == ['mobilenetv2', 'stdc']
-    assert collection.local_slots([0, 1, 2, 3, 4, 5, 6, 7], 2) == [[0, 1], [2, 3], [4, 5], [6, 7]]
-    assert collection.local_slots([], 1, jobs=2) == [[], []]
+    assert categories.select([], '轻量级') == categories.select([], 'lightweight') == ['mobilenetv2', 'stdc']
+    assert local.local_slots([0, 1, 2, 3, 4, 5, 6, 7], 2) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert local.local_slots([], 1, jobs=2) == [[], []]
     from training.errors import UserError
     with pytest.raises(UserError, match='Unknown category'):
-        collection.select([], 'cnn')
+        categories.select([], 'cnn')

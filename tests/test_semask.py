@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from training.runner import build_model
+from training.project_runner import build_model
 from training.trained import experiment_config
 
 

@@ -42,7 +42,8 @@ def test_a_total_that_is_not_a_multiple_is_refused():
 
 def test_one_optimizer_step_per_8_iterations(tiny_ade, tmp_path):
     from training.experiments import load_script
-    from training.runner import build_config, build_runner
+    from training.command_line import build_config
+    from training.project_runner import build_runner
 
     class WeightsChanged(Hook):
         """Iterations after which the first conv's weights differ from before them."""

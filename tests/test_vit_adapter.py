@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from training.models.deformable_attention import DeformableAttention, deformable_attention_core
-from training.runner import build_model
+from training.project_runner import build_model
 from training.trained import experiment_config
 
 

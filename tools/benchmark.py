@@ -6,13 +6,13 @@
     python tools/benchmark.py all --vs-official --markdown bench.md
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
 
-The measurement itself: training/benchmark.py.
+The measurement itself: training/measure/benchmark.py.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.benchmark import main  # noqa: E402
+from training.measure.benchmark import main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(main())

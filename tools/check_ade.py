@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.dataset_check import check_ade, describe  # noqa: E402
+from training.data.dataset_check import check_ade, describe  # noqa: E402
 
 
 def main(argv=None):

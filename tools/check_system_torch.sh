@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SYSTEM_TORCH=1 against a torch other than requirements.txt's, as on a GPU image that brings its own: a Python
-# 3.12 venv holding torch 2.11.0 (the GPU machine's stack), then the install into a venv of its own from that
-# Python (itself a venv, as there), MMCV's ops, and a --smoke training of psanet (PSAMask) and fcn.
+# 3.12 venv holding torch 2.11.0 (the GPU machine's stack), then the MMCV_OPS=compiled install into a venv of its own
+# from that Python (itself a venv, as there), MMCV's compiled ops, and a --smoke training of psanet (PSAMask) and fcn:
+# the compiled wheel tools/gpu_report.sh compares the default pure-PyTorch ops with.
 #
 #   bash tools/check_system_torch.sh                          # CPU ops (built once, then cached)
 #   FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=9.0a bash tools/check_system_torch.sh   # the GPU image's CUDA build (sm_90a):
@@ -27,22 +28,13 @@ fi
 "$IMAGE_DIR/image-venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$IMAGE_TORCH" \
     "torchvision==$IMAGE_TORCHVISION" setuptools 2> >(grep -v "^WARNING: Location" >&2)
 
-echo "==> SYSTEM_TORCH=1 install into $IMAGE_DIR/venv ${FORCE_CUDA:+(FORCE_CUDA=1, arch ${TORCH_CUDA_ARCH_LIST:-})}"
-VENV="$IMAGE_DIR/venv" SYSTEM_TORCH=1 PYTHON="$IMAGE_DIR/image-venv/bin/python" bash tools/install.sh
+echo "==> SYSTEM_TORCH=1 MMCV_OPS=compiled install into $IMAGE_DIR/venv ${FORCE_CUDA:+(FORCE_CUDA=1, arch ${TORCH_CUDA_ARCH_LIST:-})}"
+VENV="$IMAGE_DIR/venv" MMCV_OPS=compiled SYSTEM_TORCH=1 PYTHON="$IMAGE_DIR/image-venv/bin/python" bash tools/install.sh
 installed=$(date +%s)
 
 echo "==> MMCV's ops"
-"$IMAGE_DIR/venv/bin/python" - <<'EOF'
-import torch
-import mmcv.ops, mmcv._ext as ext
-from mmcv.ops import PSAMask, nms, roi_align
-print(f'torch {torch.__version__}; mmcv._ext: CUDA {ext.get_compiling_cuda_version()}, {ext.get_compiler_version()}')
-x = torch.rand(1, 81, 6, 6)
-print('PSAMask', tuple(PSAMask('collect', (9, 9))(x).shape))
-boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]])
-print('nms keeps', nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)[1].tolist())
-print('roi_align', tuple(roi_align(torch.rand(1, 4, 16, 16), torch.tensor([[0., 2, 2, 10, 10]]), (3, 3)).shape))
-EOF
+"$IMAGE_DIR/venv/bin/python" -m training.install.check --report
+"$IMAGE_DIR/venv/bin/python" -m training.install.check --verify "$([ "${FORCE_CUDA:-0}" = 1 ] && echo cuda || echo cpu)"
 
 for model in psanet fcn; do
     echo "==> train_$model.py --smoke"

@@ -4,13 +4,13 @@ a rerun that finds it complete does nothing. ADE_SEG_MIRROR=<base URL> fetches i
 
     python tools/download_ade.py [--root data/ade] [--keep-archive]     # or: make data
 
-The work itself: training/ade_download.py.
+The work itself: training/data/ade_download.py.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.ade_download import main  # noqa: E402
+from training.data.ade_download import main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(main())

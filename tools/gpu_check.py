@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.gpu_check import main  # noqa: E402
+from training.measure.gpu_check import main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -9,7 +9,7 @@
 #   MMCV_OPS=pytorch        the default: MMCV without its compiled op library, with the project's pure-PyTorch ops
 #                           (training/mmcv_ext_pytorch.py) installed as mmcv/_ext.py
 #   MMCV_OPS=compiled       MMCV's own op library, built from source here (CPU or CUDA ops per
-#                           training/install_plan.py, cached; the variables below choose how)
+#                           training/install/plan.py, cached; the variables below choose how)
 #   PYTHON=python3.11       interpreter that creates .venv (default: python3)
 #   SYSTEM_TORCH=1          keep the torch already installed for $PYTHON (e.g. a GPU image's CUDA
 #                           build): .venv sees the system site-packages and torch is not reinstalled
@@ -62,7 +62,7 @@ if [ ! -x "$PY" ]; then
     if [ "${SYSTEM_TORCH:-0}" = 1 ]; then
         echo "    seeing the system site-packages of $PYTHON"
         # a $PYTHON that is itself a venv (GPU images often keep torch in one, e.g. /opt/torch/.venv)
-        "$PY" -m training.install_plan --see-site-packages-of "$PYTHON" ||
+        "$PY" -m training.install.plan --see-site-packages-of "$PYTHON" ||
             fail "could not make $VENV see the packages of $PYTHON." "check that '$PYTHON -c \"import site\"' works, then rerun."
     fi
 fi
@@ -86,10 +86,10 @@ pip_q install "setuptools<82" wheel ninja psutil ||
 TORCH_FULL=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
 PY_TAG=$("$PY" -c "import sys; print(f'cp{sys.version_info.major}{sys.version_info.minor}')")
 
-step "decide how to build MMCV's ops (training/install_plan.py)"
+step "decide how to build MMCV's ops (training/install/plan.py)"
 # sets PLAN_OPS (cpu|cuda|pytorch), CUDA_COMPILER (system|pypi|''), PLAN_CUDA_HOME, PLAN_ARCH_LIST, DEVICE_TAG,
 # PYPI_CUDA_PACKAGES and BUILD_ENV (the variables of the MMCV build); an error says why and what to do
-plan=$("$PY" -m training.install_plan --shell --venv-cuda-home "$PWD/$VENV/cuda") ||
+plan=$("$PY" -m training.install.plan --shell --venv-cuda-home "$PWD/$VENV/cuda") ||
     { echo "" >&2; echo "install failed at step '$CURRENT_STEP' (see the error above)." >&2; exit 1; }
 eval "$plan"
 echo "    MMCV ops: $PLAN_OPS${PLAN_ARCH_LIST:+ for sm ${PLAN_ARCH_LIST}}${CUDA_COMPILER:+, compiler: $CUDA_COMPILER ($PLAN_CUDA_HOME)}"
@@ -101,7 +101,7 @@ if [ "$CUDA_COMPILER" = pypi ]; then
     pip_q install $PYPI_CUDA_PACKAGES ||
         fail "pip could not install NVIDIA's CUDA compiler ($PYPI_CUDA_PACKAGES)." \
              "check network access to PyPI, or install a CUDA toolkit of torch's CUDA version and put its nvcc on PATH, then rerun '$RERUN'."
-    "$PY" -m training.install_plan --cuda-home "$PLAN_CUDA_HOME" >/dev/null ||
+    "$PY" -m training.install.plan --cuda-home "$PLAN_CUDA_HOME" >/dev/null ||
         fail "NVIDIA's PyPI compiler could not be laid out as a CUDA toolkit (see the error above)." \
              "rerun '$RERUN'; or install a CUDA toolkit and put its nvcc on PATH."
 fi
@@ -112,7 +112,7 @@ else
     step "mmcv $MMCV_VERSION with compiled ops ($DEVICE_TAG)"
 fi
 if "$PY" -c "import mmcv, mmcv.ops, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null &&
-        "$PY" -m training.install_plan --verify "$PLAN_OPS" 2>/dev/null; then
+        "$PY" -m training.install.check --verify "$PLAN_OPS" 2>/dev/null; then
     echo "    already installed"
 else
     wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)
@@ -148,7 +148,7 @@ else
                    "make sure a C++ compiler (g++ >= 10) and Python headers are installed (Debian: apt-get install g++ python3-dev), then rerun '$RERUN'; $NO_COMPILER."; }
         built=$(ls "$src"/dist/mmcv-*.whl)
         [ "$PLAN_OPS" = pytorch ] ||
-            "$PY" -c "import sys, zipfile; sys.exit(not any(n.startswith('mmcv/_ext') for n in zipfile.ZipFile(sys.argv[1]).namelist()))" "$built" ||
+            "$PY" -m training.install.check --wheel-has-ops "$built" ||
             fail "the MMCV wheel was built without compiled ops (mmcv/_ext missing; log: $src/build.log)." \
                  "rerun '$RERUN'; if it repeats, report the log; $NO_COMPILER."
         # copy then rename, so a parallel install never sees half a wheel
@@ -159,8 +159,7 @@ else
     pip_q install --no-deps --force-reinstall "$wheel" ||
         fail "pip could not install $wheel." "delete $WHEEL_DIR and rerun '$RERUN' to rebuild it."
 fi
-# (found, not imported: MMCV's own dependencies come with the next step)
-mmcv_dir=$("$PY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("mmcv").origin))')
+mmcv_dir=$("$PY" -m training.install.check --mmcv-dir)  # (found, not imported: its dependencies come next)
 if [ "$PLAN_OPS" = pytorch ]; then  # every time: the installed copy follows the checkout's file
     cp "$PYTORCH_OPS_SOURCE" "$mmcv_dir/_ext.py"
 else  # left by an earlier MMCV_OPS=pytorch install (pip does not know the file)
@@ -188,17 +187,9 @@ pip_q install "${deps[@]}" -r "$requirements" ${EXTRA_REQUIREMENTS:+-r "$EXTRA_R
          "$fix_requirements"
 
 step "check the installed stack"
-problem=$("$PY" -m training.install_plan --verify "$PLAN_OPS" 2>&1) ||
+problem=$("$PY" -m training.install.check --verify "$PLAN_OPS" 2>&1) ||
     fail "the installed MMCV is not usable with $PLAN_OPS ops on this machine: $problem." \
          "delete $WHEEL_DIR and run 'rm -rf $VENV && $RERUN' to rebuild it here$([ "${SYSTEM_TORCH:-0}" = 1 ] && echo "; with SYSTEM_TORCH=1 the torch is not requirements.txt's: if it repeats, install without SYSTEM_TORCH")$([ "$PLAN_OPS" = pytorch ] || echo "; $NO_COMPILER")."
-"$PY" - <<'EOF' || fail "the stack does not import (see the error above)." "run 'rm -rf $VENV && $RERUN'; if it repeats, report the error."
-import torch, mmcv, mmengine, mmseg, mmdet, mmpretrain
-from mmcv.ops import PSAMask  # needs mmcv._ext
-import mmseg.models  # noqa: F401  (imports mmcv.ops, ftfy, regex)
-from training.mmcv_ops import ops_line
-print(f"    torch {torch.__version__} (CUDA {torch.version.cuda}, GPU visible: {torch.cuda.is_available()}), "
-      f"mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, "
-      f"mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}")
-print(f"    {ops_line()}")
-EOF
+"$PY" -m training.install.check --report ||
+    fail "the stack does not import (see the error above)." "run 'rm -rf $VENV && $RERUN'; if it repeats, report the error."
 echo "==> [install] done: $VENV is ready"

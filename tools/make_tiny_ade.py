@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from training.tiny_ade import DEFAULT_OUT, NUM_TRAIN, NUM_VAL, make_tiny_ade  # noqa: E402
+from training.data.tiny_ade import DEFAULT_OUT, NUM_TRAIN, NUM_VAL, make_tiny_ade  # noqa: E402
 
 
 def main(argv=None):

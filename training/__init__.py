@@ -1,23 +1,26 @@
 """The machinery behind the train_<name>.py scripts, one module per job (the scripts import common.py):
 
-config        loading a model's MMSeg config; the edits to crop, data, schedule, pipelines
-cli           the shared command line
-runner        command-line flags on a script's config, the checks, the Runner, train()
-resume        continuing a run: atomic checkpoints, fast resume, the edited-config guard, a grown --iters
-preemption    SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
-faults        a full disk, a killed loader worker: one paragraph each, nothing lost
-checkpoints   finding and reading checkpoints and logs; checkpoints in plain types
-trained       a trained checkpoint with its config (evaluate.py, infer.py)
-pretrained    pretrained weight files: downloaded where missing, verified, converted, counted
-downloads     resumable, verified HTTP downloads (a mirror, offline mode); ade_download: make data
-dataset_check the ADE20K directory check; tiny_ade: the generated tiny subset; smoke: --smoke
-launch        processes (torchrun, Slurm) and device (GPU or CPU, said out loud)
-speed         loader workers, AMP, TF32; mmcv_ops: MMCV's ops under AMP/channels-last, on CUDA, which kind
-mmcv_ext_pytorch  MMCV's op library in pure PyTorch (MMCV_OPS=pytorch installs it as mmcv._ext)
-collection    training a set of the scripts as jobs (run_all.py): local GPUs or Slurm, through submitit
-compat        what the pinned stack needs to work together
-experiments   the scripts as experiments: names, OFFICIAL figures
-benchmark     the speed benchmark behind tools/benchmark.py; gpu_check: behind make gpu-check
-install_plan  how tools/install.sh builds MMCV's ops here; cuda_env: GPU, driver and compiler facts
-models        the project's own MMSeg modules (ViT-Adapter, SeMask)
+runner          a training run, step by step: train(), the entry point of every script
+cli             the shared command line, and the command that reruns it with other choices
+command_line    the flags on a script's config (then --cfg-options)
+config          loading a model's MMSeg config; the edits to crop, data, schedule, pipelines
+experiments     the scripts as experiments: names, OFFICIAL figures
+project_runner  MMEngine's Runner as the project builds it; hooks: what a run says and checks as it trains
+checkpoints     finding and reading checkpoints and logs; checkpoint_format: written atomically, in plain types
+resume/         continuing a run: where from, fast, the edited-config guard, a grown --iters, a new config
+preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
+faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes
+launch          processes (torchrun, Slurm) and device (GPU or CPU, said out loud)
+speed           loader workers, AMP, TF32; smoke: --smoke
+pretrained      pretrained weight files: downloaded where missing, verified, converted, counted
+data/           the ADE20K check, the tiny subset, downloads, make data
+mmcv_ops        MMCV's ops under AMP/channels-last, on CUDA, which kind; mmcv_ext_pytorch: MMCV's op library in pure
+                PyTorch (the default install puts it in MMCV as mmcv._ext)
+trained         a trained checkpoint with its config (evaluate.py, infer.py)
+collection/     training a set of the scripts as jobs (run_all.py): local GPUs or Slurm, through submitit
+measure/        tools/benchmark.py, make gpu-check, tools/gpu_report.sh
+install/        how tools/install.sh builds (or does not build) MMCV's ops, its checks; cuda_env: GPU, driver and
+                compiler facts
+compat          what the pinned stack needs to work together, and the one way to its private APIs
+models/         the project's own MMSeg modules (ViT-Adapter, SeMask)
 """

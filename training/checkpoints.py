@@ -1,10 +1,6 @@
-"""The checkpoints and logs of a run: finding them, reading them safely, and writing them in plain types.
-
-MMEngine 0.10.7 pickles its message hub's HistoryBuffers (numpy arrays and getattr(buffer, 'min') & co)
-into every checkpoint, which torch >= 2.6 refuses to load with weights_only=True: `mmseg.apis.init_model`
-and a plain `torch.load` fail on them. The run's checkpoints are therefore written with that state in plain
-Python types (to_plain_types, a hook in runner.py) and turned back into HistoryBuffers when a run resumes.
-Checkpoints written before this still load from their own run's work dir (trusting_own_checkpoint).
+"""The checkpoints and logs of a run: finding them and reading them safely (how they are written:
+checkpoint_format.py). Checkpoints written before the plain-type format still load from their own run's work dir
+(trusting_own_checkpoint).
 """
 import contextlib
 import glob
@@ -14,42 +10,8 @@ import re
 import sys
 import zipfile
 
-import numpy as np
-
 from .compat import trusting_own_checkpoint
 from .errors import UserError
-
-HISTORY_BUFFER = '__mmengine_history_buffer__'
-
-
-# ---- plain types -----------------------------------------------------------------------------
-def to_plain_types(node):
-    """`node` with MMEngine's HistoryBuffers and numpy values as plain dicts, lists and numbers (tensors kept)."""
-    from mmengine.logging import HistoryBuffer
-    if isinstance(node, HistoryBuffer):
-        log_history, count_history = node.data
-        return {HISTORY_BUFFER: True, 'log_history': log_history.tolist(), 'count_history': count_history.tolist(),
-                'max_length': node.max_length}
-    if isinstance(node, dict):
-        return type(node)((key, to_plain_types(value)) for key, value in node.items())
-    if isinstance(node, (list, tuple)):
-        return type(node)(to_plain_types(value) for value in node)
-    if isinstance(node, (np.ndarray, np.generic)):
-        return node.tolist()
-    return node
-
-
-def from_plain_types(node):
-    """The inverse of to_plain_types for the HistoryBuffers (what MessageHub.load_state_dict expects)."""
-    from mmengine.logging import HistoryBuffer
-    if isinstance(node, dict):
-        if node.get(HISTORY_BUFFER):
-            return HistoryBuffer(node['log_history'], node['count_history'], node['max_length'])
-        return type(node)((key, from_plain_types(value)) for key, value in node.items())
-    if isinstance(node, list):
-        return [from_plain_types(value) for value in node]
-    return node
-
 
 # ---- finding checkpoints ---------------------------------------------------------------------
 def iter_of(path):

@@ -1,5 +1,9 @@
-"""The command line every train_<name>.py shares. Flags win over the script's knobs; --cfg-options wins over both."""
+"""The command line every train_<name>.py shares, and the command that reruns it with other choices. Flags win over
+the script's knobs; --cfg-options wins over both."""
 import argparse
+import os
+import shlex
+import sys
 
 
 def parse_args(name, argv=None):
@@ -51,6 +55,13 @@ def parse_args(name, argv=None):
                              '(the LR stays at its final value)')
     parser.add_argument('--allow-cpu', action='store_true',
                         help='train on the CPU although a GPU is present that torch cannot use')
+    parser.add_argument('--seed', type=int, metavar='N',
+                        help="the run's random seed (default: the recipe's own, else 0): initialisation, sample order, "
+                             'augmentations and the model\'s randomness all follow from it')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic GPU kernels (cuDNN, cuBLAS, PyTorch\'s deterministic algorithms, a warning '
+                             'where an op has none): the same weights on the same GPU model and software stack, '
+                             'slower; on the CPU runs are bit for bit the same anyway')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
     if args.no_pretrain and args.pretrain:
@@ -58,3 +69,19 @@ def parse_args(name, argv=None):
     if args.stretch_schedule and args.keep_schedule:
         parser.error('--stretch-schedule and --keep-schedule contradict each other: use one')
     return args
+
+
+def rerun_command(extra):
+    """The command of this process with `extra` arguments instead of its own choice of how to continue (and of its
+    --work-dir, where `extra` names one), as the user would type it."""
+    argv, kept = sys.argv[1:], []
+    while argv:
+        arg = argv.pop(0)
+        if arg in ('--restart', '--resume-with-new-config', '--stretch-schedule', '--keep-schedule'):
+            continue
+        if '--work-dir' in extra and arg.startswith('--work-dir'):
+            if arg == '--work-dir' and argv:
+                argv.pop(0)
+            continue
+        kept.append(arg)
+    return 'python ' + ' '.join(shlex.quote(arg) for arg in [os.path.basename(sys.argv[0])] + kept + extra)

@@ -1,7 +1,9 @@
-"""What the pinned stack (torch 2.14, mmengine 0.10.7, mmcv 2.1.0, mmseg 1.2.2) needs to work together.
+"""What the pinned stack (torch 2.14, mmengine 0.10.7, mmcv 2.1.0, mmseg 1.2.2, submitit 1.5) needs to work together,
+and the one place the project reaches the stack's private APIs.
 
 Imported by training/checkpoints.py, so by every entry point, before anything loads a checkpoint. Each fix says
-why it exists; drop it when the stack it works around is upgraded.
+why it exists; drop it when the stack it works around is upgraded. Each private API below names the release it was
+read in (PINNED); tests/test_compat.py fails with that name when an upgrade moves or changes one.
 """
 import contextlib
 import functools
@@ -60,3 +62,93 @@ def resume_with_own_checkpoint_trust():
 
 allow_mmengine_data_types()
 resume_with_own_checkpoint_trust()
+
+
+# ---- private APIs, reached only from here --------------------------------------------------------------------------
+PINNED = {'torch': '2.14.1', 'mmengine': '0.10.7', 'submitit': '1.5.4', 'python': '3.11'}  # as read
+
+
+def loader_sigchld_handler_installed():
+    """torch 2.14.1: whether PyTorch's DataLoader has installed its SIGCHLD handler (it installs one only where this
+    flag is False, when its first worker starts)."""
+    from torch.utils.data._utils import signal_handling
+    return signal_handling._SIGCHLD_handler_set
+
+
+def set_loader_sigchld_handler_installed(value):
+    """torch 2.14.1: tells PyTorch's DataLoader that a SIGCHLD handler is installed (True: it will not install its
+    own) or not."""
+    from torch.utils.data._utils import signal_handling
+    signal_handling._SIGCHLD_handler_set = value
+
+
+def raise_if_a_loader_worker_failed():
+    """torch 2.14.1: PyTorch's own check of its loader workers (what its SIGCHLD handler runs): a RuntimeError naming
+    a worker that died ('DataLoader worker (pid N) is killed by signal: Killed.'), nothing otherwise."""
+    from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
+    _error_if_any_worker_fails()
+
+
+def watch_loader_workers(key, pids):
+    """torch 2.14.1: registers worker processes with PyTorch's loader check, as a DataLoader iterator does for its
+    workers (the faults tests register a real process of their own this way)."""
+    from torch.utils.data._utils import signal_handling
+    signal_handling._set_worker_pids(key, tuple(pids))
+
+
+def unwatch_loader_workers(key):
+    """torch 2.14.1: the inverse of watch_loader_workers."""
+    from torch.utils.data._utils import signal_handling
+    signal_handling._remove_worker_pids(key)
+
+
+def save_checkpoint_now(checkpoint_hook, runner):
+    """mmengine 0.10.7: what CheckpointHook does at its interval, now: iter_<N>.pth, the last_checkpoint pointer and
+    the keep-last-k clean-up (its public hooks only save at the interval)."""
+    checkpoint_hook._save_checkpoint(runner)
+
+
+def load_checkpoint(filename, map_location='cpu'):
+    """mmengine 0.10.7: a checkpoint file read as Runner.resume reads it (through MMEngine's file backends)."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    return _load_checkpoint(filename, map_location=map_location)
+
+
+def sampler_indices_of_rank(sampler):
+    """mmengine 0.10.7: the endless index stream of this rank that an InfiniteSampler draws from (its seed's order)."""
+    return sampler._indices_of_rank()
+
+
+def infinite_dataloader_iterator(dataloader):
+    """mmengine 0.10.7: the iterator IterBasedTrainLoop trains from (it starts a new epoch of a finite loader)."""
+    from mmengine.runner.loops import _InfiniteDataloaderIterator
+    return _InfiniteDataloaderIterator(dataloader)
+
+
+def set_loop_position(loop, epoch, iteration):
+    """mmengine 0.10.7: where a train loop stands (Runner.resume sets these from the checkpoint's meta)."""
+    loop._epoch, loop._iter = epoch, iteration
+
+
+def reseed_runner(runner, seed):
+    """mmengine 0.10.7: the runner's randomness settings with another seed, applied (as Runner.resume does)."""
+    runner._randomness_cfg.update(seed=seed)
+    runner.set_randomness(**runner._randomness_cfg)
+
+
+def mark_resumed(runner):
+    """mmengine 0.10.7: tells the Runner that a checkpoint was loaded, so that train() does not load one again."""
+    runner._has_loaded = True
+
+
+def sbatch_text(command, folder, **parameters):
+    """submitit 1.5.4: the sbatch script SlurmExecutor would submit (its own builder; SlurmExecutor itself needs
+    Slurm's commands to exist)."""
+    from submitit.slurm.slurm import _make_sbatch_string
+    return _make_sbatch_string(command=command, folder=folder, **parameters)
+
+
+def run_exit_functions():
+    """python 3.11: the interpreter's exit steps (atexit's functions), for a forked child that ends with os._exit."""
+    import atexit
+    atexit._run_exitfuncs()

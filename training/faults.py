@@ -7,13 +7,14 @@ last good checkpoint stays what `last_checkpoint` points at, and the same comman
 """
 import contextlib
 import errno
-import shutil
 import signal
 import sys
 import threading
 import time
 
+from . import compat
 from .checkpoints import last_good_checkpoint
+from .disk import free_bytes, gb
 from .errors import UserError
 
 DEAD_WORKER = 'DataLoader worker (pid'  # how PyTorch's lines about a dead loader worker begin
@@ -31,14 +32,10 @@ def checkpoint_bytes(model, optimizer_cfg):
     return weights + slots * parameters
 
 
-def _gb(size):
-    return f'{size / 1e9:.1f} GB'
-
-
 def warn_if_disk_is_short(work_dir, needed):
-    free = shutil.disk_usage(work_dir).free
+    free = free_bytes(work_dir)
     if free < needed:
-        print(f'warning: {work_dir} has {_gb(free)} free, and one checkpoint of this model takes about {_gb(needed)}: '
+        print(f'warning: {work_dir} has {gb(free)} free, and one checkpoint of this model takes about {gb(needed)}: '
               f'the first checkpoint will fail. Free some space, or train with --work-dir on a larger disk.',
               file=sys.stderr)
 
@@ -62,7 +59,7 @@ def explained_faults(work_dir, needed, num_workers):
             raise
         raise UserError(
             f'The disk of {work_dir} is full ({error.strerror}{": " + error.filename if error.filename else ""}): '
-            f'one checkpoint of this model takes about {_gb(needed)}, and {_gb(shutil.disk_usage(work_dir).free)} '
+            f'one checkpoint of this model takes about {gb(needed)}, and {gb(free_bytes(work_dir))} '
             f'are free. Nothing half-written was kept. Free some space (older runs in work_dirs/, '
             f'pretrain/converted/), or move the work dir to a larger disk and pass --work-dir; then '
             f'{_continue_from(work_dir)}.') from error
@@ -77,8 +74,7 @@ def _worker_deaths_recorded(deaths):
     when a worker dies (even inside the printing of another traceback, which then comes out garbled). This one,
     installed in its place, records PyTorch's line instead; the loader's own liveness check (every 5 s while it
     waits for a batch) then raises at a defined place, and the paragraph keeps the signal's name."""
-    from torch.utils.data._utils import signal_handling
-    if signal_handling._SIGCHLD_handler_set or threading.current_thread() is not threading.main_thread():
+    if compat.loader_sigchld_handler_installed() or threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.getsignal(signal.SIGCHLD)
@@ -89,19 +85,18 @@ def _worker_deaths_recorded(deaths):
             previous(signum, frame)
 
     signal.signal(signal.SIGCHLD, record)
-    signal_handling._SIGCHLD_handler_set = True  # PyTorch installs its own only where this is False
+    compat.set_loader_sigchld_handler_installed(True)  # PyTorch installs its own only where this is False
     try:
         yield
     finally:
         signal.signal(signal.SIGCHLD, previous)
-        signal_handling._SIGCHLD_handler_set = False
+        compat.set_loader_sigchld_handler_installed(False)
 
 
 def _record_dead_workers(deaths):
     """Appends PyTorch's line about a dead loader worker, if any, from its own check (`waitid` without reaping)."""
-    from torch.utils.data._utils.signal_handling import _error_if_any_worker_fails
     try:
-        _error_if_any_worker_fails()
+        compat.raise_if_a_loader_worker_failed()
     except RuntimeError as error:
         deaths.append(str(error))
 

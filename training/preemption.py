@@ -22,6 +22,8 @@ import sys
 
 from mmengine.hooks import Hook
 
+from . import compat
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -69,7 +71,7 @@ class StopOnSignal(Hook):
         iteration = runner.iter + 1
         checkpoints = next(hook for hook in runner.hooks if type(hook).__name__ == 'CheckpointHook')
         if not _saved_this_iteration(checkpoints, runner):
-            checkpoints._save_checkpoint(runner)  # iter_<iteration>.pth, the last_checkpoint pointer, the keep-last-k
+            compat.save_checkpoint_now(checkpoints, runner)  # iter_<N>.pth, the last_checkpoint pointer, keep-last-k
         from mmengine.dist import barrier
         barrier()  # no rank ends (and makes torchrun end the others) before rank 0 has written it
         checkpoint = os.path.join(runner.work_dir, f'iter_{iteration}.pth')

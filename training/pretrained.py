@@ -9,13 +9,12 @@ silently trains from a random backbone. Here every file is
 3. counted after the model initialised its weights: every backbone tensor must equal the file's
    (or, for position tables the backbone resizes, be present in it), else training stops.
 """
-import hashlib
 import os
 import re
 
 import torch
 
-from . import downloads
+from .data import downloads
 from .config import pretrained_ref
 from .errors import UserError
 
@@ -115,8 +114,7 @@ RESIZED_BY_BACKBONE = re.compile(r'(^|\.)(pos_embed|absolute_pos_embed|relative_
 
 # ---- verify and convert ----------------------------------------------------------------------
 def sha256_of(path):
-    with open(path, 'rb') as f:
-        return hashlib.file_digest(f, 'sha256').hexdigest()
+    return downloads.file_digest(path, 'sha256')
 
 
 def state_dict_of(checkpoint):

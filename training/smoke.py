@@ -1,6 +1,6 @@
 """--smoke: a few iterations on the generated tiny subset, CPU-friendly, whatever the script sets."""
 from .config import crop_size_of, set_crop_size, set_data_root, set_max_iters
-from .tiny_ade import DEFAULT_OUT
+from .data.tiny_ade import DEFAULT_OUT
 
 SMOKE_DATA_ROOT = DEFAULT_OUT  # the generated tiny subset
 SMOKE_SCALE = 1 / 8           # the crop and every resize: 512 -> 64, a script's 640 -> 80

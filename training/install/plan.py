@@ -1,9 +1,8 @@
 """How tools/install.sh builds MMCV's compiled ops on this machine: CPU ops, or CUDA ops with which compiler,
 for which GPU architectures, cached under which name. One decision, made here and tested on faked machines.
 
-    python -m training.install_plan --shell            # the plan as shell assignments (install.sh evals it)
-    python -m training.install_plan --cuda-home DIR    # lay out NVIDIA's PyPI compiler as a CUDA_HOME in DIR
-    python -m training.install_plan --verify cuda|cpu  # is the installed MMCV what the plan says?
+    python -m training.install.plan --shell            # the plan as shell assignments (install.sh evals it)
+    python -m training.install.plan --cuda-home DIR    # lay out NVIDIA's PyPI compiler as a CUDA_HOME in DIR
 
 The choices:
 - PyTorch ops, the default (MMCV_OPS unset or MMCV_OPS=pytorch): MMCV is built without its op library
@@ -30,11 +29,10 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 
-from . import cuda_env
+from .. import cuda_env
 
 CPU_ONLY_OPS_MODELS = 'psanet (PSAMask), mask2former (deformable attention) and maskformer (sigmoid focal loss)'
 PYPI_EXTRAS = 'nvcc,crt,nvvm,cccl'
@@ -199,46 +197,6 @@ def lay_out_cuda_home(cuda_home, nvidia_root):
     return cuda_home
 
 
-def verify(ops):
-    """None if the installed MMCV has `ops` ('cpu', 'cuda' or 'pytorch'); else what is wrong. With a GPU
-    visible, the three ops the models reach run once on it."""
-    import torch
-    try:
-        from mmcv.ops import get_compiling_cuda_version
-    except ImportError as error:
-        return f'mmcv.ops does not import ({error})'
-    from .mmcv_ops import ops_kind, run_each_op_once
-    if (ops == 'pytorch') != (ops_kind() == 'pytorch'):
-        return f'its ops are {ops_kind()}, not {ops}'
-    if ops == 'pytorch':
-        failed = run_each_op_once('cpu') + (run_each_op_once('cuda') if torch.cuda.is_available() else [])
-        return '; '.join(failed) or None
-    compiled = get_compiling_cuda_version()
-    if ops == 'cuda' and compiled == 'not available':
-        return 'MMCV was built without CUDA ops'
-    if ops == 'cuda' and torch.cuda.is_available():
-        failed = run_each_op_once('cuda')
-        if failed:
-            return 'on this GPU: ' + '; '.join(failed)
-    return None
-
-
-def verify_in_child(ops, command=None):
-    """verify(ops) in a child Python: a build that does not fit this torch can crash the interpreter (a
-    segmentation fault inside MMCV's compiled _ext, seen with a foreign torch on a GPU image) instead of raising,
-    and the install must still say what went wrong."""
-    command = command or [sys.executable, '-m', 'training.install_plan', '--verify-here', ops]
-    child = subprocess.run(command, capture_output=True, text=True,
-                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    if child.returncode < 0:
-        name = signal.Signals(-child.returncode).name
-        return (f'importing or running its compiled ops crashed Python ({name}); most likely they were compiled '
-                f'for another torch, compiler or C++ library than this Python loads')
-    if child.returncode:
-        return (child.stderr.strip().splitlines() or [f'the check failed (exit {child.returncode})'])[-1]
-    return None
-
-
 def see_site_packages_of(python, venv_site_packages):
     """Makes this venv (created with --system-site-packages from `python`) see `python`'s own venv, where GPU images
     often keep their torch (/opt/torch/.venv): --system-site-packages reaches only the base interpreter's
@@ -271,8 +229,6 @@ def main(argv=None):
     parser.add_argument('--cuda-home', metavar='DIR', help='lay out the PyPI compiler as a CUDA_HOME in DIR')
     parser.add_argument('--see-site-packages-of', metavar='PYTHON',
                         help="make this venv see PYTHON's venv (SYSTEM_TORCH=1 with a PYTHON inside a venv)")
-    parser.add_argument('--verify', choices=('cpu', 'cuda', 'pytorch'))
-    parser.add_argument('--verify-here', choices=('cpu', 'cuda', 'pytorch'), help=argparse.SUPPRESS)  # the child of --verify
     args = parser.parse_args(argv)
     try:
         if args.see_site_packages_of:
@@ -286,11 +242,6 @@ def main(argv=None):
             if root is None:
                 raise PlanError('NVIDIA\'s PyPI compiler (nvidia/cu*/bin/nvcc) is not installed in this venv.')
             print(lay_out_cuda_home(args.cuda_home, root))
-        elif args.verify or args.verify_here:
-            problem = verify_in_child(args.verify) if args.verify else verify(args.verify_here)
-            if problem:
-                print(problem, file=sys.stderr)
-                return 1
         else:
             plan = decide(probe(args.venv_cuda_home))
             print(_shell(plan) if args.shell else plan)

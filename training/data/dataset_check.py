@@ -14,7 +14,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from .errors import UserError
+from ..errors import UserError
 
 SPLITS = ('training', 'validation')
 MAX_LABEL = 150  # ADE20K: 0 = other, 1..150 = classes

@@ -24,9 +24,9 @@ import sys
 
 import torch
 
-from . import mmcv_ops
-from .config import REPO_ROOT
-from .experiments import all_names
+from .. import mmcv_ops
+from ..config import REPO_ROOT
+from ..experiments import all_names
 
 OUT_DIR = os.path.join(REPO_ROOT, 'docs', 'gpu_check')
 REPORT = os.path.join(REPO_ROOT, 'docs', 'gpu_check.md')
@@ -43,7 +43,7 @@ NO_GPU = ('gpu-check: no GPU is visible here (torch.cuda.is_available() is False
 def environment():
     from mmcv.ops import get_compiling_cuda_version
 
-    from . import cuda_env
+    from .. import cuda_env
     index = torch.cuda.current_device()
     major, minor = torch.cuda.get_device_capability(index)
     return dict(gpu=torch.cuda.get_device_name(index), capability=f'{major}.{minor}',
@@ -101,7 +101,7 @@ def _vit_adapter_attention_case(layout):
     """ViT-Adapter's attention core (training/models) at the injector's shapes for 512x512 (ViT tokens at 1/16
     querying the spatial prior's 1/8, 1/16, 1/32 maps; 12 heads of 32 channels, 4 points): on MMCV's CUDA kernel
     against MMCV's pure-PyTorch version."""
-    from .models.deformable_attention import cuda_kernel_available, deformable_attention_core
+    from ..models.deformable_attention import cuda_kernel_available, deformable_attention_core
     shapes = torch.tensor([[64, 64], [32, 32], [16, 16]])
     starts = torch.tensor([0, 4096, 5120])
     value = torch.randn(2, 5376, 12, 32)

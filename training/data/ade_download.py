@@ -6,26 +6,20 @@ The checksum: SHA-1 219e1696abb36c8ba3a3afe7fb2f4b4606a897c7 for this URL, as Gl
 script publishes it (dmlc/gluon-cv, scripts/datasets/ade20k.py). The archive is ~0.92 GB, its contents ~1 GB.
 """
 import argparse
-import hashlib
 import os
 import shutil
-import sys
 import zipfile
 
 from . import downloads
 from .dataset_check import check_ade, describe
-from .errors import UserError, exit_code
+from ..disk import require_space
+from ..errors import UserError, exit_code
 
 URL = 'http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip'
 SHA1 = '219e1696abb36c8ba3a3afe7fb2f4b4606a897c7'
 ARCHIVE = os.path.basename(URL)
 DATASET = 'ADEChallengeData2016'
 EXTRACTED_PER_ARCHIVE_BYTE = 1.1  # the space the contents take, estimated before the download (JPEGs barely shrink)
-
-
-def sha1_of(path):
-    with open(path, 'rb') as f:
-        return hashlib.file_digest(f, 'sha1').hexdigest()
 
 
 def prepare(root, sha1=SHA1, keep_archive=False):
@@ -39,7 +33,7 @@ def prepare(root, sha1=SHA1, keep_archive=False):
         return dataset
 
     def check(path):
-        digest = sha1_of(path)
+        digest = downloads.file_digest(path, 'sha1')
         return None if digest == sha1 else f'sha1-{digest[:8]}'
 
     url = downloads.url_of(ARCHIVE, URL)
@@ -53,8 +47,7 @@ def prepare(root, sha1=SHA1, keep_archive=False):
     else:  # downloaded by hand, or kept: the same check
         rejected = check(archive)
         if rejected:
-            aside = f'{archive}.bad-{rejected}'
-            os.replace(archive, aside)
+            aside = downloads.set_aside(archive, archive, rejected)
             raise UserError(f'{archive} is not the published archive (its SHA-1 starts with {rejected[5:]}, not '
                             f'{sha1[:8]}): moved aside to {aside}. Run make data again to download it.')
     _extract(archive, root, dataset)
@@ -81,20 +74,15 @@ def _remote_size(url):
 def _extract(archive, root, dataset):
     """The archive's ADEChallengeData2016/ into place: extracted beside it, then renamed (a reader never sees half
     a dataset; an interrupted extraction starts over)."""
-    from tqdm import tqdm
     with zipfile.ZipFile(archive) as zipped:
         members = [m for m in zipped.infolist() if m.filename.startswith(f'{DATASET}/')]
         if not members:
             raise UserError(f'{archive} holds no {DATASET}/ folder: it is not the ADE20K challenge archive.')
         size = sum(m.file_size for m in members)
-        free = shutil.disk_usage(root).free
-        if free < size:
-            raise UserError(f'Not enough disk space to unpack {archive}: it needs {size / 1e9:.2f} GB in {root}, and '
-                            f'{free / 1e9:.2f} GB are free.')
+        require_space(root, size, f'to unpack {archive}', 'Free some space, then run make data again.')
         partial = os.path.join(root, f'.{DATASET}.partial')
         shutil.rmtree(partial, ignore_errors=True)
-        with tqdm(total=size, unit='B', unit_scale=True, unit_divisor=1024, desc=f'unpacking {ARCHIVE}',
-                  file=sys.stderr, mininterval=1) as bar:
+        with downloads.progress_bar(size, f'unpacking {ARCHIVE}') as bar:
             for member in members:
                 zipped.extract(member, partial)
                 bar.update(member.file_size)

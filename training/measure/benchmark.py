@@ -25,13 +25,15 @@ import tempfile
 import threading
 import time
 
-from . import speed
-from .config import (REPO_ROOT, crop_size_of, data_root_of, drop_pretrained, set_crop_size, set_data_root,
+from .. import speed
+from ..config import (REPO_ROOT, crop_size_of, data_root_of, drop_pretrained, set_crop_size, set_data_root,
                      set_max_iters, use_cpu_safe_optim_wrapper)
-from .dataset_check import check_data
-from .experiments import all_names, load_script, official_mmseg_config, official_of
-from .runner import build_config, build_runner
-from .smoke import SMOKE_DATA_ROOT
+from ..data.dataset_check import check_data
+from ..experiments import all_names, load_script, official_mmseg_config, official_of
+from ..command_line import build_config
+from ..project_runner import build_runner
+from ..reproducibility import SeededSamples
+from ..smoke import SMOKE_DATA_ROOT
 
 MODELS = all_names()
 COMMAND = os.path.join(REPO_ROOT, 'tools', 'benchmark.py')
@@ -395,8 +397,9 @@ def markdown(results):
 
 def data_pipeline(args, samples=60):
     """Images/s of the train pipeline (decode, resize, crop, flip, photometric) in one process, as in one
-    data loader worker (1 thread). On ADE-size images: the real data if present, else tiny-subset images
-    enlarged to 683x512 (ADE20K's typical size)."""
+    data loader worker (1 thread), as training draws them (each sample's augmentation seeded by its position:
+    reproducibility.SeededSamples) and without that seeding, alternating rounds of the two. On ADE-size images: the
+    real data if present, else tiny-subset images enlarged to 683x512 (ADE20K's typical size)."""
     import cv2
     import numpy as np
     import torch
@@ -420,18 +423,27 @@ def data_pipeline(args, samples=60):
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = root
     dataset = DATASETS.build(dataset_cfg)
+    seeded = SeededSamples(dataset, seed=0)
     for index in range(3):  # warm-up
         dataset[index % len(dataset)]
-    start = time.perf_counter()
-    for index in range(samples):
-        dataset[index % len(dataset)]
-    per_worker = samples / (time.perf_counter() - start)
+    seconds = {'plain': 0.0, 'seeded': 0.0}
+    for round_ in range(args.repeat * 2):  # alternating, so a drifting machine affects both alike
+        kind = ('plain', 'seeded')[round_ % 2]
+        start = time.perf_counter()
+        for index in range(samples):
+            position = round_ * samples + index
+            key = (position, position % len(dataset)) if kind == 'seeded' else position % len(dataset)
+            (seeded if kind == 'seeded' else dataset)[key]
+        seconds[kind] += time.perf_counter() - start
+    per_worker = {kind: samples * args.repeat / spent for kind, spent in seconds.items()}
     batch = cfg.train_dataloader.batch_size
     return dict(benchmark='data pipeline', data=root if root == protocol_root else 'tiny subset enlarged to 683x512',
-                crop=list(crop_size_of(cfg)), images_per_s_per_worker=round(per_worker, 1),
+                crop=list(crop_size_of(cfg)), images_per_s_per_worker=round(per_worker['seeded'], 1),
+                images_per_s_per_worker_unseeded=round(per_worker['plain'], 1),
+                seeding_cost_percent=round(100 * (per_worker['plain'] / per_worker['seeded'] - 1), 2),
                 default_workers=speed.loader_workers(),
-                workers_for_batch2_at_100ms=int(np.ceil(batch / 0.1 / per_worker)),
-                workers_for_batch2_at_50ms=int(np.ceil(batch / 0.05 / per_worker)))
+                workers_for_batch2_at_100ms=int(np.ceil(batch / 0.1 / per_worker['seeded'])),
+                workers_for_batch2_at_50ms=int(np.ceil(batch / 0.05 / per_worker['seeded'])))
 
 
 def main(argv=None):

@@ -1,18 +1,19 @@
-"""Downloads (pretrained weights, the ADE20K archive): a file fetched over HTTP into place, with a progress bar
-(size, speed, ETA), resumed where an interrupted transfer stopped (HTTP Range), written under a temporary name
-(<file>.part) and renamed only once verified. A file that fails its check is moved aside under a name that says
-so (<file>.bad-<why>) and never used.
+"""Downloads (pretrained weights, the ADE20K archive), one path for both: the free space checked first, the file
+fetched over HTTP with a progress bar (size, speed, ETA), resumed where an interrupted transfer stopped (HTTP Range),
+written under a temporary name (<file>.part) and renamed only once verified. A file that fails its check, downloaded
+or put there by hand, is moved aside under a name that says so (<file>.bad-<why>) and never used.
 
 Where from: the file's own URL, or <ADE_SEG_MIRROR>/<file name> when ADE_SEG_MIRROR names another base URL (a
 mirror nearer than GitHub's release files, a server on the cluster). Offline: ADE_SEG_NO_DOWNLOAD=1, or a
 script's --no-download, never downloads; the messages then give the command to fetch the file by hand.
 The transfer itself is requests' (streamed, with a Range header); tqdm draws the bar.
 """
+import hashlib
 import os
-import shutil
 import sys
 
-from .errors import UserError
+from ..disk import require_space
+from ..errors import UserError
 
 MIRROR = 'ADE_SEG_MIRROR'
 OFFLINE = 'ADE_SEG_NO_DOWNLOAD'
@@ -35,8 +36,24 @@ def manual_command(url, target):
     return f'wget -c {url} -O {target}'
 
 
-def _gb(size):
-    return f'{size / 1e9:.2f} GB'
+def file_digest(path, algorithm):
+    """The hex digest of a file ('sha1', 'sha256')."""
+    with open(path, 'rb') as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+def progress_bar(total, description, initial=0):
+    """The progress bar of a transfer or an unpacking: bytes, speed and ETA, on stderr, at most once a second."""
+    from tqdm import tqdm
+    return tqdm(total=total or None, initial=initial, unit='B', unit_scale=True, unit_divisor=1024,
+                desc=description, file=sys.stderr, mininterval=1)
+
+
+def set_aside(path, target, reason):
+    """Moves a file that failed its check out of the way, to <target>.bad-<reason> (never used); returns that path."""
+    aside = f'{target}.bad-{reason}'
+    os.replace(path, aside)
+    return aside
 
 
 def fetch(url, target, verify=None, extra_space=0):
@@ -44,7 +61,6 @@ def fetch(url, target, verify=None, extra_space=0):
     reason ('sha256-1a2b3c4d'): the file is then moved aside to <target>.bad-<reason>. `extra_space`: bytes needed
     beside the file (an archive's extracted contents), checked with it before the transfer starts."""
     import requests
-    from tqdm import tqdm
     part = f'{target}.part'
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     have = os.path.getsize(part) if os.path.isfile(part) else 0
@@ -65,13 +81,12 @@ def fetch(url, target, verify=None, extra_space=0):
             if response.status_code == 200:  # the server ignored the Range: start over
                 have = 0
             total = have + int(response.headers.get('Content-Length', 0))
-            _check_space(target, total - have + extra_space, url)
+            require_space(os.path.dirname(os.path.abspath(target)), total - have + extra_space, f'to download {url}')
             print(f'downloading {url}\n         to {target}' + (f' (resuming at {have / 1e6:.0f} MB)' if have else ''),
                   file=sys.stderr)
             try:
-                with open(part, 'ab' if have else 'wb') as out, tqdm(
-                        total=total or None, initial=have, unit='B', unit_scale=True, unit_divisor=1024,
-                        desc=os.path.basename(target), file=sys.stderr, mininterval=1) as bar:
+                with open(part, 'ab' if have else 'wb') as out, \
+                        progress_bar(total, os.path.basename(target), initial=have) as bar:
                     for chunk in response.iter_content(CHUNK):
                         out.write(chunk)
                         bar.update(len(chunk))
@@ -85,22 +100,13 @@ def fetch(url, target, verify=None, extra_space=0):
                                 f'bytes. The part is kept in {part}. {by_hand}')
     rejected = verify(part) if verify else None
     if rejected:
-        aside = f'{target}.bad-{rejected}'
-        os.replace(part, aside)
+        aside = set_aside(part, target, rejected)
         raise UserError(f'The file downloaded from {url} is not the one expected ({rejected.replace("-", " ")}): '
                         f'it was moved aside to {aside} and will not be used. The server (or mirror) may hold another '
                         f'file under this name, or the transfer was corrupted. Delete {aside} and try again, or '
                         f'download it by hand from the original source: `{manual_command(url, target)}`.')
     os.replace(part, target)
     return target
-
-
-def _check_space(target, needed, url):
-    directory = os.path.dirname(os.path.abspath(target))
-    free = shutil.disk_usage(directory).free
-    if free < needed:
-        raise UserError(f'Not enough disk space for {url}: it needs {_gb(needed)} in {directory}, and {_gb(free)} '
-                        f'are free. Free some space, or put the file elsewhere and link it there.')
 
 
 def _reason(error):

@@ -1,0 +1,93 @@
+"""The private APIs of the pinned stack that training/compat.py reaches, one test each: it fails with the release the
+project read them in (compat.PINNED) and what to check, when an upgrade moves or changes one."""
+import importlib.metadata
+import inspect
+import sys
+
+import pytest
+
+from training import compat
+
+
+def _changed(package, what):
+    installed = importlib.metadata.version(package) if package != 'python' else sys.version.split()[0]
+    return (f'{what} is not what training/compat.py was written against ({package} {compat.PINNED[package]}; '
+            f'installed: {installed}): read {package}\'s changes since {compat.PINNED[package]} and give compat.py '
+            f'the new way in')
+
+
+def _parameters(function):
+    return list(inspect.signature(function).parameters)
+
+
+def test_torch_loader_signal_handling():
+    from torch.utils.data._utils import signal_handling
+    assert isinstance(getattr(signal_handling, '_SIGCHLD_handler_set', None), bool), _changed(
+        'torch', 'torch.utils.data._utils.signal_handling._SIGCHLD_handler_set')
+    for name in ('_error_if_any_worker_fails', '_set_worker_pids', '_remove_worker_pids'):  # (C functions)
+        assert callable(getattr(signal_handling, name, None)), _changed(
+            'torch', f'torch.utils.data._utils.signal_handling.{name}')
+    before = compat.loader_sigchld_handler_installed()
+    compat.set_loader_sigchld_handler_installed(not before)
+    assert compat.loader_sigchld_handler_installed() == (not before)
+    compat.set_loader_sigchld_handler_installed(before)
+    compat.raise_if_a_loader_worker_failed()  # no worker registered: nothing to raise
+
+
+def test_mmengine_checkpoint_hook_saves_now():
+    from mmengine.hooks import CheckpointHook
+    assert _parameters(getattr(CheckpointHook, '_save_checkpoint', lambda: None)) == ['self', 'runner'], _changed(
+        'mmengine', 'CheckpointHook._save_checkpoint(self, runner)')
+
+
+def test_mmengine_loads_a_checkpoint_as_resume_does():
+    from mmengine.runner import checkpoint
+    function = getattr(checkpoint, '_load_checkpoint', None)
+    assert function is not None and _parameters(function)[:3] == ['filename', 'map_location', 'logger'], _changed(
+        'mmengine', 'mmengine.runner.checkpoint._load_checkpoint(filename, map_location, logger)')
+
+
+def test_mmengine_infinite_sampler_and_loop_internals():
+    from mmengine.dataset import InfiniteSampler
+    from mmengine.runner import IterBasedTrainLoop, Runner, loops
+    sampler = InfiniteSampler(list(range(6)), shuffle=True, seed=3)
+    assert callable(getattr(sampler, '_indices_of_rank', None)), _changed('mmengine', 'InfiniteSampler._indices_of_rank()')
+    first = [next(compat.sampler_indices_of_rank(sampler)) for _ in range(1)]
+    assert first[0] in range(6)
+    assert hasattr(loops, '_InfiniteDataloaderIterator'), _changed('mmengine', 'mmengine.runner.loops.'
+                                                                               '_InfiniteDataloaderIterator')
+    iterator = compat.infinite_dataloader_iterator([[1], [2]])
+    assert [next(iterator) for _ in range(3)] == [[1], [2], [1]], _changed('mmengine', '_InfiniteDataloaderIterator')
+    source = inspect.getsource(IterBasedTrainLoop.__init__) + inspect.getsource(Runner)
+    for attribute in ('self._iter', 'self._epoch', 'self._randomness_cfg', 'self._has_loaded', 'def set_randomness'):
+        assert attribute in source, _changed('mmengine', f'IterBasedTrainLoop/Runner {attribute}')
+
+
+def test_submitit_builds_the_sbatch_script():
+    from submitit.slurm import slurm
+    function = getattr(slurm, '_make_sbatch_string', None)
+    assert function is not None and {'command', 'folder', 'signal_delay_s', 'additional_parameters'} <= set(
+        _parameters(function)), _changed('submitit', 'submitit.slurm.slurm._make_sbatch_string(command, folder, ...)')
+    text = compat.sbatch_text('python -m x', '/tmp/%j', job_name='j', partition='p', time=5, nodes=1,
+                              ntasks_per_node=1, cpus_per_task=1, signal_delay_s=90)
+    assert '#SBATCH --partition=p' in text and '#SBATCH --signal=USR2@90' in text, _changed('submitit', 'its sbatch text')
+
+
+def test_python_runs_its_exit_functions_on_request():
+    import atexit
+    import subprocess
+
+    from conftest import REPO
+    assert callable(getattr(atexit, '_run_exitfuncs', None)), _changed('python', 'atexit._run_exitfuncs()')
+    # (in a child: the exit functions of this process would close its logs)
+    child = subprocess.run([sys.executable, '-c', 'import atexit, os\nfrom training import compat\n'
+                            'atexit.register(print, "ran")\ncompat.run_exit_functions()\nos._exit(0)'],
+                           cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert child.stdout == 'ran\n', child.stderr[-2000:]
+
+
+@pytest.mark.parametrize('package', sorted(compat.PINNED))
+def test_every_pinned_release_is_the_one_installed(package):
+    """Where one differs (an upgrade), the tests above are the ones to read first."""
+    installed = sys.version.split()[0] if package == 'python' else importlib.metadata.version(package)
+    assert installed.startswith(compat.PINNED[package]), _changed(package, f'{package} itself')

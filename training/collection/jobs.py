@@ -1,0 +1,52 @@
+"""One script's training as a job submitit runs: the command, its error line, and what happens before a time limit."""
+import os
+import signal
+import subprocess
+import sys
+
+from ..config import REPO_ROOT
+
+
+class TrainingJob:
+    """One script's training, as submitit runs it (picklable): `python train_<model>.py args`, or torchrun with one
+    process per GPU. Returns {'model', 'returncode', 'error'} (error: the first line of what went wrong)."""
+
+    def __init__(self, model, script_args, gpus):
+        self.model, self.script_args, self.gpus = model, list(script_args), gpus
+        self._process = None
+
+    def command(self):
+        script = os.path.join(REPO_ROOT, f'train_{self.model}.py')
+        if self.gpus > 1:
+            return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={self.gpus}',
+                    script, *self.script_args]
+        return [sys.executable, script, *self.script_args]
+
+    def __call__(self):
+        self._process = subprocess.Popen(self.command(), cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+        tail = []
+        for line in self._process.stderr:  # passed on to the job's log, the end kept for the error line
+            sys.stderr.write(line)
+            tail = (tail + [line.rstrip()])[-200:]
+        returncode = self._process.wait()
+        return dict(model=self.model, returncode=returncode, error=None if returncode == 0 else _error_line(tail))
+
+    def checkpoint(self, *args, **kwargs):
+        """submitit's hook before the time limit (or a preemption it is told of): the training process writes a
+        checkpoint at its current iteration and stops (SIGTERM); the job is requeued and continues from it."""
+        from submitit.helpers import DelayedSubmission
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            self._process.wait()
+        return DelayedSubmission(TrainingJob(self.model, self.script_args, self.gpus))
+
+    def __getstate__(self):
+        return dict(self.__dict__, _process=None)
+
+
+def _error_line(lines):
+    """The script's one-paragraph error ('error: ...'), else the last line of a traceback or log."""
+    errors = [line for line in lines if line.startswith('error: ')]
+    if errors:
+        return errors[-1][len('error: '):]
+    return next((line for line in reversed(lines) if line.strip()), 'no output')

@@ -1,0 +1,64 @@
+"""MMEngine's Runner as this project builds it: the differences of ProjectRunner, the project's hooks, checkpoints
+written atomically and in plain types. train() (runner.py), tools/benchmark.py and the tests build it here."""
+import torch
+from mmengine.runner import Runner
+
+from . import compat, mmcv_ops
+from .checkpoint_format import PlainCheckpoints, write_checkpoints_atomically
+from .hooks import BeforeTheFirstStep, LastValidation, StopOnNonFiniteLoss
+from .preemption import StopOnSignal, leave_stop_signals_to_the_run
+from .reproducibility import RandomStates
+from .resume.new_config import continue_with_new_config
+
+
+class ProjectRunner(Runner):
+    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model,
+    --resume-with-new-config (resume/new_config.py), and loader workers that leave SIGTERM/SIGINT to the training
+    process (preemption.py)."""
+
+    continue_with_new_config = False
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        return leave_stop_signals_to_the_run(Runner.build_dataloader(dataloader, seed, diff_rank_seed))
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if self.cfg.get('channels_last'):  # before DDP: its gradient buckets then have the NHWC strides
+            model = model.to(memory_format=torch.channels_last)
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def resume(self, filename, *args, **kwargs):
+        if not self.continue_with_new_config:
+            return super().resume(filename, *args, **kwargs)
+        with compat.trusting_own_checkpoint():  # checkpoints written before plain types
+            checkpoint = compat.load_checkpoint(filename, map_location='cpu')
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        continue_with_new_config(self, filename, checkpoint)
+
+
+def build_runner(cfg, source=None, name=None):
+    """The Runner of `cfg` with the project's run-time hooks (hooks.py): the pretrained-weights count and the
+    CUDA-kernel check before the first step (`source` from pretrained.prepare_for), the stop on a non-finite loss,
+    the random states in every checkpoint (reproducibility.py), plain-type checkpoints written atomically, the stop on SIGTERM/SIGINT, the last validation's metrics (the
+    returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
+    mmcv_ops.make_ops_amp_safe()
+    write_checkpoints_atomically()
+    runner = ProjectRunner.from_cfg(cfg)
+    last_validation = LastValidation()
+    for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(source, name), last_validation,
+                 PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
+        runner.register_hook(hook)
+    return runner, last_validation
+
+
+def build_model(cfg):
+    """The model of `cfg`, built and initialised as the Runner would (pretrained weights loaded)."""
+    from mmengine.utils import import_modules_from_strings
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
