@@ -162,6 +162,30 @@ def fcn_smoke(tiny_ade, tmp_path_factory):
     return work_dir, subprocess.CompletedProcess(**json.loads(record.read_text()))
 
 
+REFERENCE_ITERS = 16
+
+
+@pytest.fixture(scope='session')
+def fcn_reference(tiny_ade, tmp_path_factory):
+    """The weights of `python train_fcn.py --smoke --iters 16`, trained once for all test processes: the run every
+    interrupted, resumed, re-run or differently loaded run of that command must equal, bit for bit."""
+    work_dir = shared_dir(tmp_path_factory, 'runs') / 'fcn_reference'
+    with made_once(work_dir) as first:
+        if first:
+            result = run_script('fcn', '--smoke', '--iters', REFERENCE_ITERS, '--work-dir', f'{work_dir}.partial')
+            assert result.returncode == 0, result.stderr[-3000:]
+            os.rename(f'{work_dir}.partial', work_dir)
+    return work_dir / f'iter_{REFERENCE_ITERS}.pth'
+
+
+def different_weights(checkpoint, other):
+    """The names of the tensors that differ between two checkpoints' weights (bit for bit), [] where none does."""
+    import torch
+    ours, theirs = (torch.load(path, map_location='cpu', weights_only=True)['state_dict'] for path in (checkpoint, other))
+    assert ours.keys() == theirs.keys()
+    return [key for key in ours if not torch.equal(ours[key], theirs[key])]
+
+
 @pytest.fixture(autouse=True)
 def delete_checkpoints_afterwards(request):
     """Smoke runs write checkpoints of up to 3.5 GB (SETR ViT-L): 29 of them would fill a CI disk."""

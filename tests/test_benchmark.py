@@ -84,6 +84,8 @@ def test_data_pipeline_throughput_is_measured_on_ade_size_images(tiny_ade):
     [result] = _benchmark('--data-pipeline')
     assert result['crop'] == [512, 512] and result['images_per_s_per_worker'] > 0
     assert result['workers_for_batch2_at_50ms'] >= result['workers_for_batch2_at_100ms'] >= 1
+    # training's stream (each sample's augmentation seeded by its position) against the same pipeline unseeded
+    assert result['images_per_s_per_worker_unseeded'] > 0 and isinstance(result['seeding_cost_percent'], float)
 
 
 def test_amp_picks_bf16_where_supported_and_fp16_otherwise(monkeypatch):

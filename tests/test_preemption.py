@@ -10,12 +10,12 @@ import time
 import psutil
 import pytest
 
-from conftest import REPO, run_script, scalars
+from conftest import REFERENCE_ITERS, REPO, different_weights, run_script, scalars
 from training.checkpoints import last_good_checkpoint, readable
 
 pytestmark = pytest.mark.slow(1.5)  # (minutes; the longest start first: conftest.py)
 
-ITERS = 16  # long enough that the signal comes mid-run (a smoke iteration takes a fraction of a second)
+ITERS = REFERENCE_ITERS  # long enough that the signal comes mid-run (a smoke iteration takes a fraction of a second)
 
 
 def _trained_steps(work_dir):
@@ -37,9 +37,9 @@ def _stopped_at(log, signal_name):
     return int(line.split(' at iteration ')[1].split(':')[0])
 
 
-def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_rerun_continues(tiny_ade, tmp_path):
+def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_rerun_continues(fcn_reference, tmp_path):
     """As a scheduler or Ctrl-C does it: the signal reaches the loader workers too; a second one comes while the
-    first is being handled."""
+    first is being handled. The rerun ends with the weights of the run no signal interrupted, bit for bit."""
     work_dir = tmp_path / 'fcn'
     args = ['--smoke', '--iters', ITERS, '--work-dir', work_dir,
             '--cfg-options', 'train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True']
@@ -63,6 +63,7 @@ def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_re
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f'continuing from {work_dir}/iter_{stopped}.pth' in rerun.stderr
     assert _trained_steps(work_dir) == list(range(1, ITERS + 1))  # each iteration trained once
+    assert different_weights(work_dir / f'iter_{ITERS}.pth', fcn_reference) == []
 
 
 def test_two_processes_stop_at_the_same_iteration_when_one_is_signalled(tiny_ade, tmp_path):

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, final_miou, run_script, scalars
+from conftest import REFERENCE_ITERS, REPO, different_weights, final_miou, run_script, scalars
 
 
 def _trained_steps(work_dir):
@@ -32,9 +32,10 @@ def test_longer_rerun_resumes(tiny_ade, tmp_path):
     assert _trained_steps(work_dir) == [1]
 
 
-def test_killed_run_continues(tiny_ade, tmp_path):
+def test_killed_run_continues_and_ends_with_the_weights_of_a_run_left_alone(fcn_reference, tmp_path):
     work_dir = tmp_path / 'fcn'
-    command = [sys.executable, 'train_fcn.py', '--smoke', '--iters', '8', '--work-dir', str(work_dir),
+    iters = REFERENCE_ITERS
+    command = [sys.executable, 'train_fcn.py', '--smoke', '--iters', str(iters), '--work-dir', str(work_dir),
                '--cfg-options', 'default_hooks.checkpoint.interval=2']
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     def pointer():  # MMEngine writes last_checkpoint after the checkpoint itself
@@ -47,7 +48,7 @@ def test_killed_run_continues(tiny_ade, tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL  # killed mid-run, not finished
-    assert os.path.isfile(work_dir / 'iter_4.pth') and not os.path.isfile(work_dir / 'iter_8.pth')
+    assert os.path.isfile(work_dir / 'iter_4.pth') and not os.path.isfile(work_dir / f'iter_{iters}.pth')
 
     rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-5000:]
@@ -55,8 +56,8 @@ def test_killed_run_continues(tiny_ade, tmp_path):
     resumed_from = int(rerun.stderr.split('continuing from ')[1].split('iter_')[1].split('.pth')[0])
     assert resumed_from >= 4
     steps = _trained_steps(work_dir)
-    assert steps[-(8 - resumed_from):] == list(range(resumed_from + 1, 9))
-    assert os.path.isfile(work_dir / 'iter_8.pth')
+    assert steps[-(iters - resumed_from):] == list(range(resumed_from + 1, iters + 1))
+    assert different_weights(work_dir / f'iter_{iters}.pth', fcn_reference) == []
 
 
 def test_broken_pointer_and_cut_off_checkpoint_fall_back_to_the_last_good_one(tiny_ade, tmp_path):
