@@ -3,11 +3,12 @@
     python run_all.py all --gpus 0-7 --gpus-per-run 8 --total-batch 16     # one after another, 8 GPUs each
     python run_all.py --category 轻量级 --gpus 0-7 --gpus-per-run 1          # 8 runs at once, the rest queued
     python run_all.py --category transformer --slurm --partition gpu --gpus-per-run 8 --time 72:00:00
-    python run_all.py all --status                                          # table: state, iteration, mIoU, ETA
+    python run_all.py --status                                              # table: state, iteration, mIoU, ETA
 
-Every other flag goes to the scripts (--total-batch, --amp, --iters, --cfg-options ...). Run the same command
+Every other flag goes to the scripts (--total-batch, --amp, --iters, --seed, --cfg-options ...). Run the same command
 again to continue: finished models are skipped, unfinished ones continue from their last checkpoint. The jobs
-run through submitit (training/collection/); their state and logs are kept in work_dirs/run_all/.
+run through submitit (training/collection/); their state (each with the work dir and flags it ran with) and logs are
+kept in --folder (work_dirs/run_all/), where --status and the closing summary (results.md, results.png) read them.
 """
 import argparse
 import os
@@ -34,7 +35,9 @@ def parse_args(argv):
     parser.add_argument('--time', default='72:00:00', help='Slurm time limit per job, HH:MM:SS (default 72:00:00)')
     parser.add_argument('--account', help='Slurm account')
     parser.add_argument('--dry-run', action='store_true', help='with --slurm: print the sbatch script, submit nothing')
-    parser.add_argument('--status', action='store_true', help='print the state of the runs and exit')
+    parser.add_argument('--status', action='store_true',
+                        help='print the state of the runs of --folder, as they were run (the named models or category '
+                             'only, where given; no other flag is needed), and exit')
     parser.add_argument('--folder', default='work_dirs/run_all', help='where the jobs\' state and logs go')
     args, script_args = parser.parse_known_args(argv)
     return args, script_args
@@ -59,27 +62,38 @@ def minutes(text):
     return hours * 60 + mins + (secs > 0)
 
 
-def report(planned, folder):
-    """The status table, and once nothing runs any more the failures and the results table."""
-    rows = status.status_rows(planned, folder)
+def report(collection, folder, never_run=()):
+    """The status table of the collection's runs and, once none runs any more, the failures and the summary of
+    exactly these runs (<folder>/results.md and .png). Exit status 1 where a run failed or nothing could be
+    summarised."""
+    rows = status.status_rows(collection, folder, never_run)
     print(status.status_table(rows))
     if any(r['state'] in ('running', 'queued') for r in rows):
         return 0
     failed = status.failures(rows)
     if failed:
         print('\nfailed:\n' + '\n'.join(f'  {line}' for line in failed))
-    work_dirs = {os.path.dirname(run['work_dir']) for run in planned}
-    for work_dir in sorted(work_dirs):
-        print()
-        summarize.main(['--work-dirs', work_dir, '--out', os.path.join(work_dir, 'results.md')])
+    out = os.path.join(folder, 'results.md')
+    lines = summarize.write_summary([(run['model'], run['work_dir']) for run in collection], out)
+    if collection and not lines:
+        print(f'\nerror: no run of this collection has validated yet: nothing to summarise in {out}.',
+              file=sys.stderr)
+        return 1
+    if lines:
+        print('\n' + '\n'.join(lines) + f'\nsaved: {out}, {os.path.splitext(out)[0]}.png')
     return 1 if failed else 0
 
 
 def main(argv=None):
     args, script_args = parse_args(sys.argv[1:] if argv is None else argv)
-    planned = runs.plan(categories.select(args.models, args.category), script_args)
     if args.status:
-        return report(planned, args.folder)
+        named = categories.select(args.models, args.category) if args.models or args.category else None
+        collection, never_run = runs.recorded(args.folder, named)
+        if not collection and named is None:
+            raise UserError(f'No job is recorded in {args.folder}/jobs.json: nothing was run with --folder '
+                            f'{args.folder} yet. Start one with python run_all.py MODEL ... --folder {args.folder}.')
+        return report(collection, args.folder, never_run)
+    planned = runs.plan(categories.select(args.models, args.category), script_args)
     todo = [run for run in planned if not runs.finished(run)]
     for run in planned:
         if run not in todo:
@@ -95,11 +109,10 @@ def main(argv=None):
                 print(f'# {run["model"]}: the sbatch script; its job runs {" ".join(job.command())}')
                 print(slurm.sbatch_script(args.folder, job, **cluster))
             return 0
-        slurm.submit_slurm(todo, script_args, args.folder, **cluster)
-        print(f'[run_all] follow them with: python run_all.py {" ".join(argv or sys.argv[1:])} --status')
+        slurm.submit_slurm(todo, args.folder, **cluster)
+        print(f'[run_all] follow them with: python run_all.py --status --folder {args.folder}')
         return 0
-    local.run_local(todo, script_args, local.local_slots(gpu_list(args.gpus), args.gpus_per_run, args.jobs),
-                    args.folder)
+    local.run_local(todo, local.local_slots(gpu_list(args.gpus), args.gpus_per_run, args.jobs), args.folder)
     return report(planned, args.folder)
 
 

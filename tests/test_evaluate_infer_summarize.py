@@ -69,12 +69,25 @@ def test_infer_writes_masks_and_overlays(trained_run, tiny_ade, tmp_path):
     assert overlay.width > Image.open(f'{images}/ADE_val_00000001.jpg').width  # the legend beside the image
 
 
-def test_summarize_compares_with_the_official_miou(trained_run, tmp_path):
+def test_summarize_lists_a_smoke_run_beside_the_official_miou_without_comparing(trained_run, tmp_path):
     work_dir, miou = trained_run
-    result = run_tool('summarize.py', '--work-dirs', work_dir.parent, '--out', tmp_path / 'results.md')
-    assert result.returncode == 0, result.stderr[-3000:]
+    for where in (['--work-dirs', work_dir.parent], [work_dir]):  # every <model>_ade20k of a folder; one run
+        result = run_tool('summarize.py', *where, '--out', tmp_path / 'results.md')
+        assert result.returncode == 0, result.stderr[-3000:]
     row = [line for line in (tmp_path / 'results.md').read_text().splitlines() if line.startswith('| fcn |')][0]
     cells = [c.strip() for c in row.strip('|').split('|')]
-    assert float(cells[1]) == pytest.approx(miou, abs=0.01) and cells[2] == '4' and cells[3] == '35.94'
-    assert float(cells[4]) == pytest.approx(miou - 35.94, abs=0.01)
+    assert cells[1] == 'smoke' and float(cells[2]) == pytest.approx(miou, abs=0.01) and cells[3] == '4'
+    assert cells[4] == '35.94' and cells[5] == '— (smoke run)'  # the recipe's figure, never a difference to it
+    assert 'not comparable with the official mIoU' in (tmp_path / 'results.md').read_text()
     assert (tmp_path / 'results.png').stat().st_size > 1000
+
+
+def test_summarize_compares_a_full_run_with_the_official_miou(tmp_path):
+    import summarize
+    rows = [dict(model='fcn', official=35.94, best_miou=36.5, best_iter=80000, hours=20.0, memory_mb=9000,
+                 smoke=False),
+            dict(model='stdc', official=None, best_miou=30.0, best_iter=80000, hours=10.0, memory_mb=None,
+                 smoke=False)]
+    lines = summarize.write_table(rows, tmp_path / 'results.md')
+    assert '| fcn | full | 36.50 | 80000 | 35.94 | +0.56 | 20.00 | 9000 |' in lines
+    assert '| stdc | full | 30.00 | 80000 | — | — | 10.00 | — |' in lines and not any('Note' in line for line in lines)

@@ -1,7 +1,9 @@
 """run_all.py: a set of the scripts as jobs through submitit (training/collection/): the local executor two at a
-time, a rerun that skips what is done, a failing job reported while the others finish, and the Slurm submission
-checked without a cluster."""
+time, a rerun that skips what is done, a failing job reported while the others finish, --status and the closing
+summary following the runs as they were run (work dirs, smoke runs, a final checkpoint gone), and the Slurm
+submission's text (the real cluster: test_slurm.py)."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +24,10 @@ def _row(output, model):
     return next(line for line in output.splitlines() if line.startswith(f'| {model} |'))
 
 
+def _cells(output, model):
+    return [cell.strip() for cell in _row(output, model).strip('|').split('|')]
+
+
 @pytest.mark.slow(1.5)
 def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_finished(script_copy, tiny_ade,
                                                                                         tmp_path):
@@ -39,24 +45,59 @@ def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_fin
     assert events.index(('segformer', 'started')) > 2 and events.index(('stdc', 'started')) > 3
     for model in MODELS:
         assert (tmp_path / 'runs' / f'{model}_ade20k' / 'iter_4.pth').is_file()
-        row = [cell.strip() for cell in _row(first.stdout, model).strip('|').split('|')]
-        assert row[1:3] == ['done', '4 / 4'] and float(row[3]) >= 0 and row[5].endswith('.log')
+        row = _cells(first.stdout, model)
+        assert row[1:3] == ['done', '4 / 4'] and float(row[3]) >= 0 and row[5] == 'smoke'
+        assert row[6] == os.path.relpath(tmp_path / 'runs' / f'{model}_ade20k', REPO) and row[7].endswith('.log')
     failed = first.stdout.split('failed:\n')[1].splitlines()[0]  # the failures, each with its error line
     assert failed.startswith('  fcn_testcopy_broken: ') and 'invalid depth 51 for resnet' in failed
-    assert re.search(r'\| fcn \| [\d.]+ \| 4 \| 35.94 \|', first.stdout)  # summarize.py's table
-    assert (tmp_path / 'runs' / 'results.md').is_file() and (tmp_path / 'runs' / 'results.png').is_file()
+    # the closing summary: exactly this collection's runs, in their --work-dir, smoke runs never compared
+    assert re.search(r'\| fcn \| smoke \| [\d.]+ \| 4 \| 35.94 \| — \(smoke run\) \|', first.stdout)
+    summary = (tmp_path / 'jobs' / 'results.md').read_text()
+    assert [line.split('|')[1].strip() for line in summary.splitlines() if line.startswith('| ') and '---' not in line
+            ][1:] == MODELS and (tmp_path / 'jobs' / 'results.png').is_file()
     state = json.loads((tmp_path / 'jobs' / 'jobs.json').read_text())
     assert state['fcn']['state'] == 'done' and state['fcn_testcopy_broken']['state'] == 'failed'
+    assert state['fcn']['work_dir'] == str(tmp_path / 'runs' / 'fcn_ade20k') and state['fcn']['max_iters'] == 4
+    assert state['fcn']['args'] == ['--smoke', '--work-dir', f'{tmp_path}/runs/{{name}}_ade20k'] and state['fcn']['smoke']
+
+    status = _run_all('--status', '--folder', tmp_path / 'jobs')  # no models, no flags: as the runs were run
+    assert status.returncode == 1, status.stderr[-3000:]  # (one failed)
+    assert [_cells(status.stdout, model)[1] for model in MODELS + ['fcn_testcopy_broken']] == [
+        'done', 'done', 'done', 'failed']
+    assert _cells(status.stdout, 'stdc')[6] == os.path.relpath(tmp_path / 'runs' / 'stdc_ade20k', REPO)
+    assert 'segformer' not in _run_all('--status', 'fcn', 'stdc', '--folder', tmp_path / 'jobs').stdout
+
+    (tmp_path / 'runs' / 'fcn_ade20k' / 'iter_4.pth').unlink()  # a done job whose final checkpoint is gone: not done
+    status = _run_all('--status', '--folder', tmp_path / 'jobs')
+    assert _cells(status.stdout, 'fcn')[1] == 'incomplete' and status.returncode == 1
+    assert re.search(r'fcn: .*fcn_ade20k/iter_4.pth is missing', status.stdout)
 
     again = _run_all(*args)
-    for model in MODELS:
+    for model in MODELS[1:]:
         assert f'[run_all] {model}: done already' in again.stdout
-    assert re.findall(r'\[run_all\] (\w+): started', again.stdout) == ['fcn_testcopy_broken']  # only the failed one
+    assert re.findall(r'\[run_all\] (\w+): started', again.stdout) == ['fcn', 'fcn_testcopy_broken']
 
-    status = _run_all(*MODELS, '--status', '--folder', tmp_path / 'jobs', '--smoke', '--work-dir',
-                      f'{tmp_path}/runs/{{name}}_ade20k')
+
+def test_smoke_runs_in_their_default_work_dirs_are_summarised_and_followed_by_a_bare_status(script_copy, tmp_path):
+    """The new user's session: `run_all.py fcn stdc --smoke`, then `run_all.py --status` with no models or flags (on
+    copies of the two scripts, whose default work dirs the fixture removes)."""
+    models = ['fcn_testcopy_ra', 'stdc_testcopy_ra']
+    for model in models:
+        script_copy(model.split('_')[0], model)
+    first = _run_all(*models, '--jobs', 2, '--folder', tmp_path / 'jobs', '--smoke')
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]  # no error after the jobs ended
+    assert 'error' not in first.stderr.lower()
+    for model in models:
+        assert re.search(rf'\| {model} \| smoke \| [\d.]+ \| 4 \| ', first.stdout)  # the summary lists it
+    status = _run_all('--status', '--folder', tmp_path / 'jobs')
     assert status.returncode == 0, status.stderr[-3000:]
-    assert all(' done ' in _row(status.stdout, model) for model in MODELS)
+    table = status.stdout.split('\n\n')[0]  # (the summary follows)
+    rows = [line for line in table.splitlines() if line.startswith('| ') and '---' not in line][1:]
+    assert len(rows) == 2  # what was run, not the 27 models
+    for model in models:
+        assert _cells(status.stdout, model)[1:3] == ['done', '4 / 4']
+        assert _cells(status.stdout, model)[6] == f'work_dirs/{model}_ade20k_smoke'
+    assert 'never run' in _cells(_run_all('--status', 'fcn', '--folder', tmp_path / 'jobs').stdout, 'fcn')[1]
 
 
 def test_the_slurm_submission_carries_partition_gpus_time_signal_and_requeue():

@@ -5,7 +5,7 @@ import time
 
 from ..errors import UserError
 from .jobs import TrainingJob
-from .runs import finished
+from .runs import described, finished
 from .state import now, record
 
 DAY_MINUTES = 24 * 60
@@ -23,7 +23,7 @@ def local_slots(gpus, gpus_per_run, jobs=None):
     return [[] for _ in range(jobs or 1)]
 
 
-def run_local(runs, script_args, slots, folder):
+def run_local(runs, slots, folder):
     """Runs the jobs on this machine, len(slots) at a time, each on its slot's GPUs; waits for all. Returns
     {model: result}."""
     import submitit
@@ -35,10 +35,10 @@ def run_local(runs, script_args, slots, folder):
             run = pending.pop(0)
             executor = submitit.LocalExecutor(folder=os.path.join(folder, 'submitit'))
             executor.update_parameters(timeout_min=30 * DAY_MINUTES, gpus_per_node=len(gpus), visible_gpus=tuple(gpus))
-            job = executor.submit(TrainingJob(run['model'], script_args, len(gpus)))
+            job = executor.submit(TrainingJob(run['model'], run['args'], len(gpus)))
             running[index] = run, job
-            record(folder, run['model'], executor='local', job_id=job.job_id, state='running', error=None,
-                   submitted=now(), gpus=gpus)
+            record(folder, run['model'], **described(run), executor='local', job_id=job.job_id, state='running',
+                   error=None, submitted=now(), gpus=gpus)
             print(f'[run_all] {run["model"]}: started (job {job.job_id}, '
                   f'{"GPUs " + ",".join(map(str, gpus)) if gpus else "CPU"})', flush=True)
         for index, (run, job) in list(running.items()):

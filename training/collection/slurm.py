@@ -5,6 +5,7 @@ import sys
 
 from .. import compat
 from .jobs import TrainingJob
+from .runs import described
 from .state import now, record
 
 
@@ -27,16 +28,16 @@ def sbatch_script(folder, job, **slurm):
     return compat.sbatch_text(command, slurm_folder(folder), **slurm_parameters(job.model, **slurm))
 
 
-def submit_slurm(runs, script_args, folder, **slurm):
+def submit_slurm(runs, folder, **slurm):
     """Submits one Slurm job per run; returns {model: job id}."""
     import submitit
     submitted = {}
     for run in runs:
         executor = submitit.SlurmExecutor(folder=slurm_folder(folder))
         executor.update_parameters(**slurm_parameters(run['model'], **slurm))
-        job = executor.submit(TrainingJob(run['model'], script_args, slurm['gpus_per_run']))
+        job = executor.submit(TrainingJob(run['model'], run['args'], slurm['gpus_per_run']))
         submitted[run['model']] = job.job_id
-        record(folder, run['model'], executor='slurm', job_id=job.job_id, state='submitted', error=None,
-               submitted=now())
+        record(folder, run['model'], **described(run), executor='slurm', job_id=job.job_id, state='submitted',
+               error=None, submitted=now())
         print(f'[run_all] {run["model"]}: submitted (Slurm job {job.job_id})', flush=True)
     return submitted
