@@ -1,6 +1,6 @@
 # make install     create .venv/ and install the pinned stack (MMCV with pure-PyTorch ops: no compiler)
 # make demo        install, train FCN on the generated tiny ADE subset, print its mIoU and checkpoint
-# make test        install, run all tests
+# make test        install, the Debian packages the tests need (tools/test_services.sh), run all tests
 # make gpu-check   install, check the GPU paths on this machine's NVIDIA GPU (says so and exits without one)
 # make data        install, download ADE20K to data/ade/ADEChallengeData2016 (resumable, checked; DATA_ARGS for
 #                  tools/download_ade.py, e.g. DATA_ARGS=--keep-archive)
@@ -29,6 +29,7 @@ demo: install
 	$(PY) train_fcn.py --smoke --iters 60 --work-dir $(DEMO_DIR)
 
 test: install
+	bash tools/test_services.sh
 	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 gpu-check: install

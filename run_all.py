@@ -27,7 +27,9 @@ def parse_args(argv):
     parser.add_argument('--category', help='a category of the original description: ' + ', '.join(
         f'{chinese} ({english})' for chinese, (english, _) in categories.CATEGORIES.items()))
     parser.add_argument('--gpus', help="this machine's GPUs to use, e.g. 0-7 or 0,1,2,3 (default: all visible)")
-    parser.add_argument('--gpus-per-run', type=int, default=1, help='GPUs per training run (torchrun above 1)')
+    parser.add_argument('--gpus-per-run', type=int, default=1,
+                        help='GPUs per training run (torchrun above 1; 0 with --slurm: CPU jobs that ask for no GPU)')
+    parser.add_argument('--cpus-per-run', type=int, help='with --slurm: CPUs per job (default 8 per GPU, 1 without)')
     parser.add_argument('--jobs', type=int, help='at most this many runs at once (default: as many as the GPUs '
                                                  'fit; 1 without GPUs)')
     parser.add_argument('--slurm', action='store_true', help='submit to Slurm instead of running here')
@@ -86,6 +88,7 @@ def report(collection, folder, never_run=()):
 
 def main(argv=None):
     args, script_args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.folder = os.path.abspath(args.folder)  # (Slurm's jobs write their logs there from wherever they run)
     if args.status:
         named = categories.select(args.models, args.category) if args.models or args.category else None
         collection, never_run = runs.recorded(args.folder, named)
@@ -102,7 +105,7 @@ def main(argv=None):
         if not args.partition:
             raise UserError('--slurm needs --partition (the Slurm partition to submit to).')
         cluster = dict(gpus_per_run=args.gpus_per_run, partition=args.partition, time_limit_min=minutes(args.time),
-                       account=args.account)
+                       account=args.account, cpus_per_run=args.cpus_per_run)
         if args.dry_run:
             for run in todo:
                 job = TrainingJob(run['model'], script_args, args.gpus_per_run)

@@ -1,10 +1,13 @@
-"""Preemption and Ctrl-C: a run that gets SIGTERM (what Slurm and most schedulers send before they kill a job) or
-SIGINT finishes its current iteration, writes a checkpoint at it, says where, and exits with a status that asks
+"""Preemption and Ctrl-C: a run that gets SIGTERM (what Slurm and most schedulers send before they kill a job),
+SIGUSR2 (what Slurm sends before a time limit where asked to, --signal=USR2@120: submitit's way, run_all.py --slurm)
+or SIGINT finishes its current iteration, writes a checkpoint at it, says where, and exits with a status that asks
 for a requeue; running the same command again continues from that iteration. Minutes are lost, not the up to
 4000 iterations since the last regular checkpoint.
 
-- The exit status is 128 + the signal: 143 after SIGTERM, 130 after SIGINT, what a job ended by that signal
-  reports. Slurm requeues a preempted job marked --requeue; a batch script can requeue itself on 143 (README).
+- The exit status is 128 + the signal: 143 after SIGTERM, 140 after SIGUSR2, 130 after SIGINT, what a job ended by
+  that signal reports. Slurm requeues a preempted job marked --requeue; a batch script can requeue itself on 143
+  (README). Slurm signals every process of a job step: without a handler, SIGUSR2 would end the training process
+  on the spot, before submitit's handler in its parent could ask it for a checkpoint.
 - A second signal while the checkpoint is written changes nothing: it is noted and ignored. The checkpoint is
   written atomically like every other (resume.py), so a SIGKILL in the middle leaves the previous one as the
   last good checkpoint.
@@ -24,7 +27,7 @@ from mmengine.hooks import Hook
 
 from . import compat
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2, signal.SIGINT)
 
 
 def exit_status(signum):
@@ -99,7 +102,7 @@ def _saved_this_iteration(hook, runner):
 
 
 def leave_stop_signals_to_the_run(dataloader):
-    """Makes `dataloader`'s workers ignore SIGTERM and SIGINT while this process runs (after PyTorch's own worker
+    """Makes `dataloader`'s workers ignore the stop signals while this process runs (after PyTorch's own worker
     set-up, before the loader's worker_init_fn): the training process stops the run, and the workers with it."""
     if dataloader.num_workers:
         dataloader.worker_init_fn = functools.partial(_leaving_stop_signals, _process_running(),

@@ -1,10 +1,15 @@
-"""One script's training as a job submitit runs: the command, its error line, and what happens before a time limit."""
+"""One script's training as a job submitit runs: the command, its error line, what happens before a time limit, and
+what the job's end means for its run."""
 import os
 import signal
 import subprocess
 import sys
 
 from ..config import REPO_ROOT
+from ..preemption import STOP_SIGNALS, exit_status
+from .runs import finished
+
+STOPPED = frozenset(exit_status(signum) for signum in STOP_SIGNALS)  # a run a stop signal ended: it continues
 
 
 class TrainingJob:
@@ -42,6 +47,18 @@ class TrainingJob:
 
     def __getstate__(self):
         return dict(self.__dict__, _process=None)
+
+
+def ended_state(run, result):
+    """(state, error) of `run` once its job ended with `result` ({'returncode', 'error'}): done where its final
+    checkpoint exists; stopped by a stop signal (it continues when run again); else failed, and why."""
+    if finished(run):
+        return 'done', None
+    if result.get('returncode') in STOPPED:
+        return 'stopped', result.get('error')
+    if result.get('returncode') == 0:  # trained, but not to this plan's length
+        return 'failed', result.get('error') or f'ended without iter_{run["max_iters"]}.pth'
+    return 'failed', result.get('error')
 
 
 def _error_line(lines):

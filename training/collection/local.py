@@ -4,8 +4,8 @@ import os
 import time
 
 from ..errors import UserError
-from .jobs import TrainingJob
-from .runs import described, finished
+from .jobs import TrainingJob, ended_state
+from .runs import described
 from .state import now, record
 
 DAY_MINUTES = 24 * 60
@@ -58,9 +58,6 @@ def _result_of(job, model):
 
 
 def _finish(folder, run, result):
-    state = 'done' if finished(run) else 'stopped' if result['returncode'] in (130, 143) else 'failed'
-    if result['returncode'] == 0 and state != 'done':  # trained, but not to this plan's length
-        state = 'failed'
-        result['error'] = result['error'] or f'ended without iter_{run["max_iters"]}.pth'
-    record(folder, run['model'], state=state, error=result['error'], ended=now())
-    print(f'[run_all] {run["model"]}: {state}' + (f': {result["error"]}' if result['error'] else ''), flush=True)
+    state, error = ended_state(run, result)
+    record(folder, run['model'], state=state, error=error, ended=now())
+    print(f'[run_all] {run["model"]}: {state}' + (f': {error}' if error else ''), flush=True)

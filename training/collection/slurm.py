@@ -1,6 +1,8 @@
 """The jobs on a Slurm cluster (submitit's SlurmExecutor): one job per run, one node, --requeue, USR2 before the time
 limit (submitit then calls TrainingJob.checkpoint)."""
+import glob
 import os
+import subprocess
 import sys
 
 from .. import compat
@@ -9,13 +11,20 @@ from .runs import described
 from .state import now, record
 
 
+CPUS_PER_GPU = 8  # loader workers and the training process, per GPU
+
+
 def slurm_parameters(model, gpus_per_run, partition, time_limit_min, account=None, signal_delay_s=120,
-                     cpus_per_gpu=8):
-    """submitit's Slurm parameters for one model's job: one node, one task, `gpus_per_run` GPUs, requeued on
-    preemption, USR2 `signal_delay_s` before the time limit (submitit then calls TrainingJob.checkpoint)."""
-    return dict(job_name=f'ade20k-{model}', partition=partition, time=time_limit_min, nodes=1, ntasks_per_node=1,
-                gpus_per_node=gpus_per_run, cpus_per_task=cpus_per_gpu * gpus_per_run, signal_delay_s=signal_delay_s,
-                account=account, additional_parameters=dict(requeue=True))
+                     cpus_per_run=None):
+    """submitit's Slurm parameters for one model's job: one node, one task, `gpus_per_run` GPUs (none: a CPU job,
+    with no GPU asked for), `cpus_per_run` CPUs (default 8 per GPU, 1 without), requeued on preemption, USR2
+    `signal_delay_s` before the time limit (submitit then calls TrainingJob.checkpoint)."""
+    parameters = dict(job_name=f'ade20k-{model}', partition=partition, time=time_limit_min, nodes=1,
+                      ntasks_per_node=1, cpus_per_task=cpus_per_run or max(1, CPUS_PER_GPU * gpus_per_run),
+                      signal_delay_s=signal_delay_s, account=account, additional_parameters=dict(requeue=True))
+    if gpus_per_run:
+        parameters['gpus_per_node'] = gpus_per_run
+    return parameters
 
 
 def slurm_folder(folder):
@@ -41,3 +50,32 @@ def submit_slurm(runs, folder, **slurm):
                error=None, submitted=now())
         print(f'[run_all] {run["model"]}: submitted (Slurm job {job.job_id})', flush=True)
     return submitted
+
+
+# ---- the jobs on the cluster, without Slurm's accounting (sacct), which many clusters and the tests' one lack ----------
+def queue_state(job_id):
+    """Slurm's state of a job it still lists (squeue: PENDING, RUNNING, REQUEUED...), or None."""
+    listed = subprocess.run(['squeue', '-h', '-j', str(job_id), '-o', '%T'], capture_output=True, text=True)
+    return listed.stdout.strip() or None
+
+
+def job_result(folder, job_id):
+    """The result of an ended job ({'model', 'returncode', 'error'}, from submitit's result file), or None while
+    there is none."""
+    import submitit
+    job = submitit.SlurmJob(folder=slurm_folder(folder), job_id=str(job_id))
+    if not job.paths.result_pickle.exists():
+        return None
+    try:
+        return job.result()
+    except Exception as error:  # the job itself failed (killed, out of memory): submitit says why
+        return dict(returncode=None, error=str(error).strip().splitlines()[-1])
+
+
+def requeues(folder, job_id):
+    """How many times submitit requeued the job (before a time limit, on USR2), from the job's own logs."""
+    count = 0
+    for log in glob.glob(os.path.join(folder, 'submitit', str(job_id), '*_log.*')):
+        with open(log, errors='replace') as f:
+            count += sum('Requeued job' in line for line in f)
+    return count

@@ -3,10 +3,15 @@ import datetime
 import glob
 import os
 
-from ..checkpoints import read_scalars
+from ..checkpoints import read_scalars, shown
+from . import slurm
+from .jobs import ended_state
 from .runs import final_checkpoint, finished
-from .slurm import slurm_folder
-from .state import load_state
+from .state import load_state, now, record
+
+
+SLURM_STATES = {'PENDING': 'queued', 'REQUEUED': 'queued', 'REQUEUE_HOLD': 'queued', 'REQUEUE_FED': 'queued',
+                'SUSPENDED': 'queued', 'CONFIGURING': 'running', 'RUNNING': 'running', 'COMPLETING': 'running'}
 
 
 def _job_state(entry, folder):
@@ -18,11 +23,19 @@ def _job_state(entry, folder):
         except (OSError, ValueError):
             return None
     if entry.get('executor') == 'slurm':
-        import submitit
-        state = submitit.SlurmJob(folder=slurm_folder(folder), job_id=entry['job_id']).state
-        return {'PENDING': 'queued', 'REQUEUED': 'queued', 'RUNNING': 'running', 'CONFIGURING': 'running',
-                'COMPLETING': 'running', 'SUSPENDED': 'queued'}.get(state)
+        return SLURM_STATES.get(slurm.queue_state(entry['job_id']))
     return None
+
+
+def _ended(run, entry, folder):
+    """(state, error) of a job that is no longer alive: what its result says (recorded, for the next --status), or
+    stopped where it left none (killed, cancelled)."""
+    result = slurm.job_result(folder, entry['job_id']) if entry.get('executor') == 'slurm' else None
+    if result is None:
+        return 'stopped', entry.get('error')
+    state, error = ended_state(run, result)
+    record(folder, run['model'], state=state, error=error, ended=now())
+    return state, error
 
 
 def status_rows(runs, folder, never_run=()):
@@ -39,10 +52,14 @@ def status_rows(runs, folder, never_run=()):
         error = entry.get('error')
         if finished(run):
             what = 'done'
+            if recorded != 'done' and entry:  # (ended without run_all.py seeing it end: a Slurm job)
+                record(folder, run['model'], state='done', error=None, ended=now())
         elif recorded == 'done':  # its final checkpoint has gone since: not done (a rerun trains it again)
-            what, error = 'incomplete', f'{os.path.relpath(final_checkpoint(run))} is missing'
+            what, error = 'incomplete', f'{shown(final_checkpoint(run))} is missing'
         elif recorded in ('running', 'submitted'):  # alive, or ended without run_all.py seeing it end
-            what = _job_state(entry, folder) or 'stopped'
+            what = _job_state(entry, folder)
+            if what is None:
+                what, error = _ended(run, entry, folder)
         else:
             what = recorded
         eta = None
@@ -51,9 +68,9 @@ def status_rows(runs, folder, never_run=()):
         logs = sorted(glob.glob(os.path.join(run['work_dir'], '*', '*.log')))
         rows.append(dict(model=run['model'], state=what, iteration=iteration, total=run['max_iters'],
                          miou=validated[-1]['mIoU'] if validated else None, eta=eta,
-                         work_dir=os.path.relpath(run['work_dir']), smoke=run.get('smoke', False),
-                         log=os.path.relpath(logs[-1]) if logs else '—', error=error,
-                         requeued=entry.get('requeued', 0)))
+                         work_dir=shown(run['work_dir']), smoke=run.get('smoke', False),
+                         log=shown(logs[-1]) if logs else '—', error=error,
+                         requeued=slurm.requeues(folder, entry['job_id']) if entry.get('executor') == 'slurm' else 0))
     rows += [dict(model=model, state='never run', iteration=0, total=None, miou=None, eta=None, work_dir='—',
                   smoke=False, log='—', error=None, requeued=0) for model in never_run]
     return rows
