@@ -12,10 +12,11 @@ import os
 import sys
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from training.errors import UserError, exit_code
 from training.trained import load_trained
+from training.visualization import legend
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -40,18 +41,6 @@ def load_model(path, model=None, device='cpu'):
     return segmentor, checkpoint_path
 
 
-def _legend(height, classes, palette, present):
-    """A white panel listing the present classes with their colours."""
-    row = 16
-    panel = Image.new('RGB', (170, max(height, row * len(present) + 8)), 'white')
-    draw = ImageDraw.Draw(panel)
-    for i, label in enumerate(present):
-        y = 4 + i * row
-        draw.rectangle([4, y, 16, y + 12], fill=tuple(palette[label]))
-        draw.text((22, y), classes[label], fill='black')
-    return panel
-
-
 def segment(segmentor, image_path, out_dir):
     """Writes the mask and the overlay of one image; returns their paths and the classes present."""
     from mmseg.apis import inference_model
@@ -61,10 +50,10 @@ def segment(segmentor, image_path, out_dir):
     image = np.asarray(Image.open(image_path).convert('RGB'))
     overlay = (0.5 * image + 0.5 * mask).astype(np.uint8)
     present = [int(c) for c, _ in sorted(zip(*np.unique(labels, return_counts=True)), key=lambda cc: -cc[1])]
-    legend = _legend(overlay.shape[0], classes, palette, present)
-    canvas = Image.new('RGB', (overlay.shape[1] + legend.width, max(overlay.shape[0], legend.height)), 'white')
+    key = legend(overlay.shape[0], classes, palette, present)
+    canvas = Image.new('RGB', (overlay.shape[1] + key.width, max(overlay.shape[0], key.height)), 'white')
     canvas.paste(Image.fromarray(overlay), (0, 0))
-    canvas.paste(legend, (overlay.shape[1], 0))
+    canvas.paste(key, (overlay.shape[1], 0))
     stem = os.path.join(out_dir, os.path.splitext(os.path.basename(image_path))[0])
     Image.fromarray(mask).save(stem + '_mask.png')
     canvas.save(stem + '_overlay.png')

@@ -66,8 +66,8 @@ def minutes(text):
 
 def report(collection, folder, never_run=()):
     """The status table of the collection's runs and, once none runs any more, the failures and the summary of
-    exactly these runs (<folder>/results.md and .png). Exit status 1 where a run failed or nothing could be
-    summarised."""
+    exactly these runs (<folder>/results.md and .png, and the HTML report <folder>/report.html). Exit status 1 where a
+    run failed or nothing could be summarised."""
     rows = status.status_rows(collection, folder, never_run)
     print(status.status_table(rows))
     if any(r['state'] in ('running', 'queued') for r in rows):
@@ -75,14 +75,14 @@ def report(collection, folder, never_run=()):
     failed = status.failures(rows)
     if failed:
         print('\nfailed:\n' + '\n'.join(f'  {line}' for line in failed))
-    out = os.path.join(folder, 'results.md')
-    lines = summarize.write_summary([(run['model'], run['work_dir']) for run in collection], out)
+    out, page = os.path.join(folder, 'results.md'), os.path.join(folder, 'report.html')
+    lines = summarize.write_summary([(run['model'], run['work_dir']) for run in collection], out, page)
     if collection and not lines:
         print(f'\nerror: no run of this collection has validated yet: nothing to summarise in {out}.',
               file=sys.stderr)
         return 1
     if lines:
-        print('\n' + '\n'.join(lines) + f'\nsaved: {out}, {os.path.splitext(out)[0]}.png')
+        print('\n' + '\n'.join(lines) + f'\nsaved: {out}, {os.path.splitext(out)[0]}.png\nreport: {page}')
     return 1 if failed else 0
 
 

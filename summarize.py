@@ -2,6 +2,8 @@
 
     python summarize.py [--work-dirs work_dirs] [--out results.md]     # every work_dirs/*_ade20k/
     python summarize.py work_dirs/fcn_ade20k my_runs/swin_try ...       # these runs
+    python summarize.py --html report.html                              # and one HTML page of them (curves,
+                                                                        # per-class IoU, prediction panels)
 
 Writes results.md (model, run, best mIoU, its iteration, official mIoU, difference, training time, peak GPU memory)
 and results.png, a bar chart of ours vs official. Official mIoUs are each train_<model>.py's OFFICIAL['miou'], the one
@@ -46,7 +48,7 @@ def summarize_run(work_dir):
     seconds = sum(train[s]['time'] * (s - p) for p, s in zip([0] + steps, steps))
     memory = max((r.get('memory', 0) for r in train.values()), default=0)
     return dict(best_miou=best['mIoU'], best_iter=best['step'], hours=seconds / 3600, memory_mb=memory or None,
-                smoke=is_smoke_run(work_dir))
+                smoke=is_smoke_run(work_dir), iterations=steps[-1] if steps else 0)
 
 
 def model_of(work_dir):
@@ -75,6 +77,7 @@ def write_table(rows, out):
                      f"{r['hours']:.2f} | {number(r['memory_mb'], '.0f')} |")
     if any(r['smoke'] for r in rows):
         lines += ['', f'Note: {SMOKE_NOTE}']
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return lines
@@ -98,14 +101,17 @@ def write_chart(rows, out):
     plt.close(fig)
 
 
-def write_summary(runs, out):
-    """results.md and results.png beside it for `runs` ([(model, work dir)]); the table's lines, [] where no run of
-    them has validated yet."""
+def write_summary(runs, out, html=None):
+    """results.md and results.png beside it for `runs` ([(model, work dir)]), and the HTML page at `html` where
+    given; the table's lines, [] where no run of them has validated yet."""
     rows = collect(runs)
     if not rows:
         return []
     lines = write_table(rows, out)
     write_chart(rows, os.path.splitext(out)[0] + '.png')
+    if html:
+        from training.report import write_html
+        write_html(rows, html, SMOKE_NOTE if any(r['smoke'] for r in rows) else None)
     return lines
 
 
@@ -114,15 +120,16 @@ def main(argv=None):
     parser.add_argument('runs', nargs='*', help='work dirs of runs (default: every <work-dirs>/*_ade20k)')
     parser.add_argument('--work-dirs', default='work_dirs', help='folder holding <model>_ade20k runs')
     parser.add_argument('--out', default='results.md', help='Markdown table (the chart goes beside it, .png)')
+    parser.add_argument('--html', metavar='FILE', help='also one self-contained HTML page of the runs')
     args = parser.parse_args(argv)
     runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, '*_ade20k')))
-    lines = write_summary([(model_of(work_dir), work_dir) for work_dir in runs], args.out)
+    lines = write_summary([(model_of(work_dir), work_dir) for work_dir in runs], args.out, args.html)
     if not lines:
         where = ' '.join(args.runs) if args.runs else f'{args.work_dirs}/*_ade20k/'
         print(f'error: no validated run in {where} yet (train one with python train_fcn.py).', file=sys.stderr)
         return 2
     print('\n'.join(lines))
-    print(f'saved: {args.out}, {os.path.splitext(args.out)[0]}.png')
+    print(f'saved: {args.out}, {os.path.splitext(args.out)[0]}.png' + (f', {args.html}' if args.html else ''))
     return 0
 
 

@@ -55,6 +55,8 @@ def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_fin
     summary = (tmp_path / 'jobs' / 'results.md').read_text()
     assert [line.split('|')[1].strip() for line in summary.splitlines() if line.startswith('| ') and '---' not in line
             ][1:] == MODELS and (tmp_path / 'jobs' / 'results.png').is_file()
+    assert f'report: {tmp_path / "jobs" / "report.html"}' in first.stdout  # the HTML report of the collection
+    assert all(f'id="run-{model}"' in (tmp_path / 'jobs' / 'report.html').read_text() for model in MODELS)
     state = json.loads((tmp_path / 'jobs' / 'jobs.json').read_text())
     assert state['fcn']['state'] == 'done' and state['fcn_testcopy_broken']['state'] == 'failed'
     assert state['fcn']['work_dir'] == str(tmp_path / 'runs' / 'fcn_ade20k') and state['fcn']['max_iters'] == 4
@@ -62,6 +64,7 @@ def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_fin
 
     status = _run_all('--status', '--folder', tmp_path / 'jobs')  # no models, no flags: as the runs were run
     assert status.returncode == 1, status.stderr[-3000:]  # (one failed)
+    assert f'report: {tmp_path / "jobs" / "report.html"}' in status.stdout
     assert [_cells(status.stdout, model)[1] for model in MODELS + ['fcn_testcopy_broken']] == [
         'done', 'done', 'done', 'failed']
     assert _cells(status.stdout, 'stdc')[6] == os.path.relpath(tmp_path / 'runs' / 'stdc_ade20k', REPO)

@@ -62,6 +62,9 @@ def parse_args(name, argv=None):
                         help='deterministic GPU kernels (cuDNN, cuBLAS, PyTorch\'s deterministic algorithms, a warning '
                              'where an op has none): the same weights on the same GPU model and software stack, '
                              'slower; on the CPU runs are bit for bit the same anyway')
+    parser.add_argument('--no-val-report', action='store_true',
+                        help='no prediction panels and per-class IoU at each validation (on by default: '
+                             '<work dir>/validation/ and TensorBoard; --cfg-options val_report.images=8 shows more)')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
     if args.no_pretrain and args.pretrain:

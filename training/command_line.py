@@ -6,7 +6,7 @@ the user typed; --print-config shows the result.
 """
 import sys
 
-from . import speed
+from . import speed, visualization
 from .cli import parse_args
 from .config import drop_pretrained, set_data_root, set_max_iters, sync_pipelines
 from .errors import UserError
@@ -40,6 +40,8 @@ def apply_command_line(cfg, args, name, official):
     elif args.iters:
         set_max_iters(cfg, args.iters)
     set_seed(cfg, args.seed, args.deterministic)
+    cfg.val_report = dict(images=0, per_class=False) if args.no_val_report else dict(
+        visualization.DEFAULT, **(cfg.get('val_report') or {}))
     if args.channels_last:
         cfg.channels_last = True  # read by ProjectRunner.wrap_model
     # at least one validation and one checkpoint, also in runs shorter than the interval

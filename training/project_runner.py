@@ -8,6 +8,7 @@ from .checkpoint_format import PlainCheckpoints, write_checkpoints_atomically
 from .hooks import BeforeTheFirstStep, LastValidation, StopOnNonFiniteLoss
 from .preemption import StopOnSignal, leave_stop_signals_to_the_run
 from .reproducibility import RandomStates
+from .visualization import ValidationReport
 from .resume.new_config import continue_with_new_config
 
 
@@ -39,7 +40,8 @@ class ProjectRunner(Runner):
 def build_runner(cfg, source=None, name=None):
     """The Runner of `cfg` with the project's run-time hooks (hooks.py): the pretrained-weights count and the
     CUDA-kernel check before the first step (`source` from pretrained.prepare_for), the stop on a non-finite loss,
-    the random states in every checkpoint (reproducibility.py), plain-type checkpoints written atomically, the stop on SIGTERM/SIGINT, the last validation's metrics (the
+    the random states in every checkpoint (reproducibility.py), the panels and per-class figures of every validation
+    (visualization.py), plain-type checkpoints written atomically, the stop on SIGTERM/SIGINT, the last validation's metrics (the
     returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
     mmcv_ops.make_ops_amp_safe()
     write_checkpoints_atomically()
@@ -48,6 +50,9 @@ def build_runner(cfg, source=None, name=None):
     for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(source, name), last_validation,
                  PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
         runner.register_hook(hook)
+    report = cfg.get('val_report') or {}
+    if report.get('images') or report.get('per_class'):
+        runner.register_hook(ValidationReport(**report))
     return runner, last_validation
 
 

@@ -4,6 +4,7 @@
     python tools/benchmark.py fcn --vs-official          # ours and official in the same run, ratio ours/official
     python tools/benchmark.py all --vs-official --markdown bench.md
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
+    python tools/benchmark.py --validation-report        # what the validation's panels and per-class IoU cost
 
 Ours is exactly the config train_<model>.py trains with (its config() + the command-line switches);
 official is MMSeg's config as tools/train.py would run it, plus only the protocol overrides (data root,
@@ -63,6 +64,9 @@ def parse_args(argv=None):
     parser.add_argument('--markdown', metavar='FILE', help='also write the results as a Markdown table')
     parser.add_argument('--data-pipeline', action='store_true',
                         help='measure the ADE20K train pipeline (decode + augment) in one process instead')
+    parser.add_argument('--validation-report', action='store_true',
+                        help="time fcn's validation on ADE-size images with and without the prediction panels and "
+                             'per-class IoU (training/visualization.py)')
     parser.add_argument('--paired', action='store_true',
                         help='with --vs-official: both sides in one process, one training step each in turn, so '
                              'both see the same machine state (the tightest ratio; no memory figures)')
@@ -75,8 +79,8 @@ def parse_args(argv=None):
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         parser.error(f'unknown model(s) {", ".join(unknown)}; known: {" ".join(MODELS)}')
-    if not args.models and not args.data_pipeline:
-        parser.error('name a model (or "all"), or use --data-pipeline')
+    if not args.models and not args.data_pipeline and not args.validation_report:
+        parser.error('name a model (or "all"), or use --data-pipeline or --validation-report')
     return args
 
 
@@ -395,6 +399,63 @@ def markdown(results):
     return '\n'.join(lines) + '\n'
 
 
+def ade_size_data(protocol_root):
+    """ADE20K itself where it is there, else the tiny subset's images and annotations enlarged to 683x512 (ADE20K's
+    typical size) in a temporary folder of the same layout."""
+    import cv2
+    if os.path.isdir(protocol_root):
+        return protocol_root
+    check_data(SMOKE_DATA_ROOT, 'fcn', generate_tiny=True)
+    root = tempfile.mkdtemp(prefix='ade_size_')
+    for split in ('training', 'validation'):
+        for kind, ext, interpolation in (('images', 'jpg', cv2.INTER_LINEAR), ('annotations', 'png', cv2.INTER_NEAREST)):
+            os.makedirs(os.path.join(root, kind, split))
+            for path in glob.glob(os.path.join(SMOKE_DATA_ROOT, kind, split, f'*.{ext}')):
+                image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+                cv2.imwrite(os.path.join(root, kind, split, os.path.basename(path)),
+                            cv2.resize(image, (683, 512), interpolation=interpolation))
+    return root
+
+
+def validation_report_cost(args):
+    """What the validation report (visualization.py) adds to a validation of fcn (the protocol's test pipeline, whole
+    images, randomly initialised weights) on ADE-size images: the seconds spent in its hook, timed around each of its
+    calls, against the seconds of the rest of the validation, over `args.repeat` validations after a first one."""
+    from ..config import set_data_root
+    from ..visualization import ValidationReport
+    root = ade_size_data(data_root_of(load_script('fcn').config()))
+    cfg = our_config('fcn', args, 100)
+    set_data_root(cfg, root)
+    cfg.work_dir = tempfile.mkdtemp(prefix='validation_cost_')
+    cfg.default_hooks.checkpoint.save_best = None  # (a validation alone has no checkpoint to keep)
+    runner, _ = build_runner(cfg)
+    report = next(hook for hook in runner.hooks if isinstance(hook, ValidationReport))
+    spent = []
+    for name in ('before_val_epoch', 'after_val_iter', 'after_val_epoch'):
+        def timed(*a, method=getattr(report, name), **k):
+            start = time.perf_counter()
+            try:
+                return method(*a, **k)
+            finally:
+                spent.append(time.perf_counter() - start)
+        setattr(report, name, timed)
+    runner.val()  # the first: start-up costs of both
+    totals, in_report = [], []
+    for _ in range(args.repeat):
+        spent.clear()
+        start = time.perf_counter()
+        runner.val()
+        totals.append(time.perf_counter() - start)
+        in_report.append(sum(spent))
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
+    images = len(glob.glob(os.path.join(root, 'images', 'validation', '*.jpg')))
+    rest = statistics.median(total - mine for total, mine in zip(totals, in_report))
+    return dict(benchmark='validation report', model='fcn', images=images,
+                validation_s=round(statistics.median(totals), 2), report_s=round(statistics.median(in_report), 3),
+                report_ms_per_image=round(1000 * statistics.median(in_report) / images, 1),
+                cost_percent=round(100 * statistics.median(in_report) / rest, 2))
+
+
 def data_pipeline(args, samples=60):
     """Images/s of the train pipeline (decode, resize, crop, flip, photometric) in one process, as in one
     data loader worker (1 thread), as training draws them (each sample's augmentation seeded by its position:
@@ -408,16 +469,7 @@ def data_pipeline(args, samples=60):
     torch.set_num_threads(1)
     cv2.setNumThreads(0)
     protocol_root = data_root_of(load_script('fcn').config())
-    root = protocol_root if os.path.isdir(protocol_root) else None
-    if root is None:
-        check_data(SMOKE_DATA_ROOT, 'fcn', generate_tiny=True)
-        root = tempfile.mkdtemp(prefix='ade_size_')
-        for kind, ext, interpolation in (('images', 'jpg', cv2.INTER_LINEAR), ('annotations', 'png', cv2.INTER_NEAREST)):
-            os.makedirs(os.path.join(root, kind, 'training'))
-            for path in glob.glob(os.path.join(SMOKE_DATA_ROOT, kind, 'training', f'*.{ext}')):
-                image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-                cv2.imwrite(os.path.join(root, kind, 'training', os.path.basename(path)),
-                            cv2.resize(image, (683, 512), interpolation=interpolation))
+    root = ade_size_data(protocol_root)
     cfg = our_config('fcn', args, 100)
     init_default_scope('mmseg')
     dataset_cfg = cfg.train_dataloader.dataset
@@ -454,6 +506,8 @@ def main(argv=None):
         return 0
     if args.data_pipeline:
         print(json.dumps(data_pipeline(args)), flush=True)
+    if args.validation_report:
+        print(json.dumps(validation_report_cost(args)), flush=True)
     results = []
     for model in args.models:
         results.append(compare(model, args, child_argv(args)))
