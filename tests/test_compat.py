@@ -2,6 +2,7 @@
 project read them in (compat.PINNED) and what to check, when an upgrade moves or changes one."""
 import importlib.metadata
 import inspect
+import json
 import sys
 
 import pytest
@@ -64,13 +65,26 @@ def test_mmengine_infinite_sampler_and_loop_internals():
 
 
 def test_submitit_builds_the_sbatch_script():
-    from submitit.slurm import slurm
-    function = getattr(slurm, '_make_sbatch_string', None)
-    assert function is not None and {'command', 'folder', 'signal_delay_s', 'additional_parameters'} <= set(
-        _parameters(function)), _changed('submitit', 'submitit.slurm.slurm._make_sbatch_string(command, folder, ...)')
-    text = compat.sbatch_text('python -m x', '/tmp/%j', job_name='j', partition='p', time=5, nodes=1,
-                              ntasks_per_node=1, cpus_per_task=1, signal_delay_s=90)
-    assert '#SBATCH --partition=p' in text and '#SBATCH --signal=USR2@90' in text, _changed('submitit', 'its sbatch text')
+    """(In a child: importing submitit reconfigures logging, closing the handlers of this process's MMEngine logs.)"""
+    import subprocess
+
+    from conftest import REPO
+    child = subprocess.run([sys.executable, '-c', '''if True:
+        import inspect, json
+        from submitit.slurm import slurm
+        from training import compat
+        function = getattr(slurm, '_make_sbatch_string', None)
+        text = compat.sbatch_text('/tmp/%j', job_name='j', partition='p', time=5, nodes=1, ntasks_per_node=1,
+                                  cpus_per_task=1, signal_delay_s=90) if function else ''
+        print(json.dumps(dict(parameters=list(inspect.signature(function).parameters) if function else [], text=text)))
+        '''], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-3000:]
+    found = json.loads(child.stdout.strip().splitlines()[-1])
+    assert {'command', 'folder', 'signal_delay_s', 'additional_parameters'} <= set(found['parameters']), _changed(
+        'submitit', 'submitit.slurm.slurm._make_sbatch_string(command, folder, ...)')
+    assert '#SBATCH --partition=p' in found['text'] and '#SBATCH --signal=USR2@90' in found['text'], _changed(
+        'submitit', 'its sbatch text')
+    assert '-m submitit.core._submit /tmp/%j' in found['text'], _changed('submitit', 'the command its jobs run')
 
 
 def test_python_runs_its_exit_functions_on_request():

@@ -2,12 +2,12 @@
 nothing half-written, and the same command continues from the last good checkpoint (training/faults.py)."""
 import contextlib
 import errno
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import types
 
 import psutil
 import pytest
@@ -52,8 +52,8 @@ def test_a_full_disk_at_a_checkpoint_stops_with_the_paragraph_and_the_run_contin
 
 def test_a_disk_too_small_for_one_checkpoint_is_warned_about_at_start(tmp_path, monkeypatch, capsys):
     from training import disk, faults
-    monkeypatch.setattr(disk.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**12, 10**12 - 10**8,
-                                                                                          10**8))
+    monkeypatch.setattr(disk.shutil, 'disk_usage', lambda path: types.SimpleNamespace(total=10**12, used=10**12 - 10**8,
+                                                                                       free=10**8))
     faults.warn_if_disk_is_short(str(tmp_path), 4 * 10**8)
     warning = capsys.readouterr().err
     assert f'warning: {tmp_path} has 0.1 GB free' in warning and 'takes about 0.4 GB' in warning

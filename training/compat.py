@@ -141,10 +141,14 @@ def mark_resumed(runner):
     runner._has_loaded = True
 
 
-def sbatch_text(command, folder, **parameters):
-    """submitit 1.5.4: the sbatch script SlurmExecutor would submit (its own builder; SlurmExecutor itself needs
-    Slurm's commands to exist)."""
+def sbatch_text(folder, **parameters):
+    """submitit 1.5.4: the sbatch script SlurmExecutor would submit for a job in `folder` (its own builder and its
+    own command; SlurmExecutor itself needs Slurm's commands to exist). (Importing submitit reconfigures logging
+    with dictConfig, which closes every handler of the process: never in a process whose MMEngine log writes a file.)"""
+    import sys
+
     from submitit.slurm.slurm import _make_sbatch_string
+    command = ' '.join([sys.executable, '-u -m submitit.core._submit', str(folder)])
     return _make_sbatch_string(command=command, folder=folder, **parameters)
 
 

@@ -3,7 +3,6 @@ limit (submitit then calls TrainingJob.checkpoint)."""
 import glob
 import os
 import subprocess
-import sys
 
 from .. import compat
 from .jobs import TrainingJob
@@ -33,8 +32,7 @@ def slurm_folder(folder):
 
 def sbatch_script(folder, job, **slurm):
     """The sbatch script submit_slurm would submit for `job` (submitit's own text; no Slurm needed)."""
-    command = ' '.join([sys.executable, '-u -m submitit.core._submit', slurm_folder(folder)])
-    return compat.sbatch_text(command, slurm_folder(folder), **slurm_parameters(job.model, **slurm))
+    return compat.sbatch_text(slurm_folder(folder), **slurm_parameters(job.model, **slurm))
 
 
 def submit_slurm(runs, folder, **slurm):
