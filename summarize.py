@@ -20,8 +20,8 @@ from training.checkpoints import read_scalars
 from training.experiments import official_of
 from training.smoke import SMOKE_DATA_ROOT
 
-SMOKE_NOTE = ('smoke runs (--smoke: a few iterations on the generated tiny subset) are not comparable with the official '
-              'mIoU: no difference is given for them.')
+SMOKE_NOTE = ('smoke runs (--smoke: a few iterations on the generated tiny subset) are not comparable with the '
+              'official mIoU: no difference is given for them.')
 
 
 def is_smoke_run(work_dir):
@@ -72,7 +72,8 @@ def write_table(rows, out):
              'peak memory (MB) |', '|---' * 8 + '|']
     for r in rows:
         diff = None if r['smoke'] or r['official'] is None else r['best_miou'] - r['official']
-        lines.append(f"| {r['model']} | {'smoke' if r['smoke'] else 'full'} | {r['best_miou']:.2f} | {r['best_iter']} | "
+        kind = 'smoke' if r['smoke'] else 'full'
+        lines.append(f"| {r['model']} | {kind} | {r['best_miou']:.2f} | {r['best_iter']} | "
                      f"{number(r['official'], '.2f')} | {'— (smoke run)' if r['smoke'] else number(diff, '+.2f')} | "
                      f"{r['hours']:.2f} | {number(r['memory_mb'], '.0f')} |")
     if any(r['smoke'] for r in rows):

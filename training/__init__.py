@@ -7,6 +7,8 @@ config          loading a model's MMSeg config; the edits to crop, data, schedul
 experiments     the scripts as experiments: names, OFFICIAL figures
 project_runner  MMEngine's Runner as the project builds it; hooks: what a run says and checks as it trains
 checkpoints     finding and reading checkpoints and logs; checkpoint_format: written atomically, in plain types
+reproducibility the seed, each sample's augmentation seeded by its position, the random states in every checkpoint
+visualization   at every validation: prediction panels and per-class IoU; report: the HTML page of runs
 resume/         continuing a run: where from, fast, the edited-config guard, a grown --iters, a new config
 preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
 faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes

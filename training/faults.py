@@ -2,7 +2,7 @@
 start-up against one checkpoint's size, explained when a write fails with ENOSPC) and a data-loader worker killed
 by the kernel (most often its out-of-memory killer).
 
-A failed checkpoint write leaves nothing half-written (resume.py writes beside the file and renames), so the
+A failed checkpoint write leaves nothing half-written (checkpoint_format.py writes beside the file and renames), so the
 last good checkpoint stays what `last_checkpoint` points at, and the same command continues from it.
 """
 import contextlib

@@ -9,7 +9,7 @@ for a requeue; running the same command again continues from that iteration. Min
   (README). Slurm signals every process of a job step: without a handler, SIGUSR2 would end the training process
   on the spot, before submitit's handler in its parent could ask it for a checkpoint.
 - A second signal while the checkpoint is written changes nothing: it is noted and ignored. The checkpoint is
-  written atomically like every other (resume.py), so a SIGKILL in the middle leaves the previous one as the
+  written atomically like every other (checkpoint_format.py), so a SIGKILL in the middle leaves the previous one as the
   last good checkpoint.
 - Several processes (torchrun, srun) stop at the same iteration: each iteration they agree (all_reduce) whether
   any of them was signalled; rank 0 writes the checkpoint.
@@ -36,7 +36,7 @@ def exit_status(signum):
 
 
 class StopOnSignal(Hook):
-    """Registered last (after CheckpointHook): while installed(), turns SIGTERM/SIGINT into a checkpoint at the end
+    """Registered last (after CheckpointHook): while installed(), turns a stop signal into a checkpoint at the end
     of the iteration and the end of the run; `stopped_by` then holds the signal."""
 
     priority = 'LOWEST'

@@ -4,7 +4,7 @@ Defaults are the settings that do not change results beyond float rounding: data
 the CPU count, persistent workers and pinned memory on a GPU, TF32 tensor cores for fp32 matmuls on GPUs that
 have them (PyTorch already allows TF32 for cuDNN convolutions; --no-tf32 turns both off); cuDNN benchmark is
 on in MMSeg's default runtime. Opt-in, because they change numerics or cost start-up time: --amp, --compile,
---channels-last (applied by the Runner before it wraps the model for DDP: runner.py).
+--channels-last (applied by the Runner before it wraps the model for DDP: project_runner.py).
 """
 import os
 

@@ -50,7 +50,7 @@ def submit_slurm(runs, folder, **slurm):
     return submitted
 
 
-# ---- the jobs on the cluster, without Slurm's accounting (sacct), which many clusters and the tests' one lack ----------
+# ---- the jobs on the cluster, without Slurm's accounting (sacct), which many clusters and the tests' one lack ------
 def queue_state(job_id):
     """Slurm's state of a job it still lists (squeue: PENDING, RUNNING, REQUEUED...), or None."""
     listed = subprocess.run(['squeue', '-h', '-j', str(job_id), '-o', '%T'], capture_output=True, text=True)

@@ -53,8 +53,8 @@ def decide(env):
                 cache_tag='cpu', build_env={'FORCE_CUDA': '0', 'CUDA_VISIBLE_DEVICES': ''})
     ops_mode = requested.get('MMCV_OPS') or DEFAULT_OPS_MODE
     if ops_mode not in OPS_MODES:
-        raise PlanError(f'MMCV_OPS={ops_mode} is not a mode of this install: leave MMCV_OPS unset (or MMCV_OPS=pytorch) '
-                        f'for the pure-PyTorch ops, the default, or use MMCV_OPS=compiled to build MMCV\'s own op '
+        raise PlanError(f'MMCV_OPS={ops_mode} is not a mode of this install: leave MMCV_OPS unset (or '
+                        f'MMCV_OPS=pytorch) for the pure-PyTorch ops, the default, or use MMCV_OPS=compiled to build MMCV\'s own op '
                         f'library (a C++ compiler, on a GPU machine a CUDA one; minutes to build).')
     cpu_requested = requested.get('MMCV_CPU_OPS') == '1'
     mode = '' if ops_mode == DEFAULT_OPS_MODE else f'MMCV_OPS={ops_mode} '

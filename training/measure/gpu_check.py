@@ -186,7 +186,8 @@ def shard_of(models, shard):
 # ---- the report --------------------------------------------------------------------------------
 def write_report():
     parts = [json.load(open(path)) for path in sorted(glob.glob(os.path.join(OUT_DIR, '*.json')))]
-    lines = ['# GPU check', '', 'Written by `make gpu-check` (training/gpu_check.py); raw results in docs/gpu_check/.', '']
+    lines = ['# GPU check', '', 'Written by `make gpu-check` (training/measure/gpu_check.py); raw results in '
+             'docs/gpu_check/.', '']
     for part in parts:
         env = part['environment']
         lines += [f"## {part['part']}: {env['gpu']} (sm {env['capability']}, {env['memory_gib']} GiB)", '',
