@@ -47,10 +47,12 @@ def run(name, config_function, official, args):
     if schedule:
         runner.logger.info(schedule[1])
     stopped_by = train_keeping_what_is_done(runner, cfg)
+    rank = runner.rank
+    del runner  # (its DDP wrapper holds the process group, which leave_distributed ends)
     leave_distributed()
     if stopped_by:
         return exit_status(stopped_by)
-    if last_validation.metrics and runner.rank == 0:
+    if last_validation.metrics and rank == 0:
         report(cfg, last_validation.metrics)
     return 0
 
