@@ -31,7 +31,6 @@ PYTORCH_OPS_SOURCE=training/mmcv_ext_pytorch.py
 NO_COMPILER="or install without compiling anything: make install (the default pure-PyTorch ops; see README)"
 PY="$VENV/bin/python"
 PYTHON=${PYTHON:-python3}
-MMCV_CACHE=${MMCV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ade20k-seg/mmcv-wheels}
 CURRENT_STEP=""
 # the command that reruns this install as it was asked for
 RERUN="${MMCV_OPS:+MMCV_OPS=$MMCV_OPS }make install"
@@ -83,17 +82,14 @@ step "build tools for MMCV (setuptools<82 keeps pkg_resources, which mmcv's setu
 pip_q install "setuptools<82" wheel ninja psutil ||
     fail "pip could not install setuptools<82, wheel, ninja, psutil." "check network access to PyPI and rerun '$RERUN'."
 
-TORCH_FULL=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
-PY_TAG=$("$PY" -c "import sys; print(f'cp{sys.version_info.major}{sys.version_info.minor}')")
-
 step "decide how to build MMCV's ops (training/install/plan.py)"
 # sets PLAN_OPS (cpu|cuda|pytorch), CUDA_COMPILER (system|pypi|''), PLAN_CUDA_HOME, PLAN_ARCH_LIST, DEVICE_TAG,
-# PYPI_CUDA_PACKAGES and BUILD_ENV (the variables of the MMCV build); an error says why and what to do
-plan=$("$PY" -m training.install.plan --shell --venv-cuda-home "$PWD/$VENV/cuda") ||
+# WHEEL_DIR (the wheel's cache folder, in MMCV_CACHE), PYPI_CUDA_PACKAGES and BUILD_ENV (the variables of the MMCV
+# build); an error says why and what to do
+plan=$("$PY" -m training.install.plan --shell --mmcv-version "$MMCV_VERSION" --venv-cuda-home "$PWD/$VENV/cuda") ||
     { echo "" >&2; echo "install failed at step '$CURRENT_STEP' (see the error above)." >&2; exit 1; }
 eval "$plan"
 echo "    MMCV ops: $PLAN_OPS${PLAN_ARCH_LIST:+ for sm ${PLAN_ARCH_LIST}}${CUDA_COMPILER:+, compiler: $CUDA_COMPILER ($PLAN_CUDA_HOME)}"
-WHEEL_DIR="$MMCV_CACHE/mmcv-$MMCV_VERSION-torch$TORCH_FULL-$PY_TAG-$DEVICE_TAG"
 
 if [ "$CUDA_COMPILER" = pypi ]; then
     step "NVIDIA's CUDA compiler from PyPI ($PYPI_CUDA_PACKAGES), laid out as CUDA_HOME=$PLAN_CUDA_HOME"

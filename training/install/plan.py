@@ -1,7 +1,7 @@
 """How tools/install.sh builds MMCV's compiled ops on this machine: CPU ops, or CUDA ops with which compiler,
 for which GPU architectures, cached under which name. One decision, made here and tested on faked machines.
 
-    python -m training.install.plan --shell            # the plan as shell assignments (install.sh evals it)
+    python -m training.install.plan --shell --mmcv-version V   # the plan as shell assignments (install.sh evals it)
     python -m training.install.plan --cuda-home DIR    # lay out NVIDIA's PyPI compiler as a CUDA_HOME in DIR
 
 The choices:
@@ -213,9 +213,18 @@ def see_site_packages_of(python, venv_site_packages):
     return directories
 
 
-def _shell(plan):
+def wheel_dir(cache_tag, mmcv_version, torch_version, cache=None):
+    """Where the MMCV wheel of a plan is cached: <MMCV_CACHE>/mmcv-<version>-torch<version>-cp<XY>-<cache tag> (the
+    default cache ~/.cache/ade20k-seg/mmcv-wheels); install.sh builds into it, the GPU report looks there."""
+    cache = cache or os.environ.get('MMCV_CACHE') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'ade20k-seg', 'mmcv-wheels')
+    python = f'cp{sys.version_info.major}{sys.version_info.minor}'
+    return os.path.join(cache, f'mmcv-{mmcv_version}-torch{torch_version.split("+")[0]}-{python}-{cache_tag}')
+
+
+def _shell(plan, wheels):
     values = dict(PLAN_OPS=plan['ops'], CUDA_COMPILER=plan['compiler'] or '', PLAN_CUDA_HOME=plan['cuda_home'] or '',
-                  PLAN_ARCH_LIST=plan['arch_list'] or '', DEVICE_TAG=plan['cache_tag'],
+                  PLAN_ARCH_LIST=plan['arch_list'] or '', DEVICE_TAG=plan['cache_tag'], WHEEL_DIR=wheels,
                   PYPI_CUDA_PACKAGES=' '.join(plan['pypi_packages']),
                   BUILD_ENV=' '.join(f'{k}={v}' for k, v in plan['build_env'].items()))
     lines = [f'{key}={shlex.quote(value)}' for key, value in values.items()]
@@ -225,6 +234,7 @@ def _shell(plan):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shell', action='store_true', help='print the plan as shell assignments')
+    parser.add_argument('--mmcv-version', help='with --shell: the MMCV version to install (its wheel cache folder)')
     parser.add_argument('--venv-cuda-home', default=os.path.join(sys.prefix, 'cuda'))
     parser.add_argument('--cuda-home', metavar='DIR', help='lay out the PyPI compiler as a CUDA_HOME in DIR')
     parser.add_argument('--see-site-packages-of', metavar='PYTHON',
@@ -243,8 +253,10 @@ def main(argv=None):
                 raise PlanError('NVIDIA\'s PyPI compiler (nvidia/cu*/bin/nvcc) is not installed in this venv.')
             print(lay_out_cuda_home(args.cuda_home, root))
         else:
-            plan = decide(probe(args.venv_cuda_home))
-            print(_shell(plan) if args.shell else plan)
+            machine = probe(args.venv_cuda_home)
+            plan = decide(machine)
+            print(_shell(plan, wheel_dir(plan['cache_tag'], args.mmcv_version, machine['torch_version']))
+                  if args.shell else plan)
     except PlanError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2

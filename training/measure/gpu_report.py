@@ -54,18 +54,15 @@ def other_models(models):
 
 def compiled_wheel(cache=None):
     """The MMCV wheel that `MMCV_OPS=compiled make install` would take on this machine without building (its plan's
-    cache key, in MMCV_CACHE), or None."""
-    import torch
-
-    from ..install.plan import decide, probe
-    plan = decide(dict(probe(os.path.join(sys.prefix, 'cuda')), environ=dict(
-        {k: os.environ[k] for k in ('TORCH_CUDA_ARCH_LIST', 'FORCE_CUDA') if k in os.environ}, MMCV_OPS='compiled')))
-    cache = cache or os.environ.get('MMCV_CACHE') or os.path.join(
-        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'ade20k-seg', 'mmcv-wheels')
+    cache folder, in MMCV_CACHE), or None."""
     import mmcv
-    key = (f'mmcv-{mmcv.__version__}-torch{torch.__version__.split("+")[0]}-'
-           f'cp{sys.version_info.major}{sys.version_info.minor}-{plan["cache_tag"]}')
-    wheels = sorted(glob.glob(os.path.join(cache, key, 'mmcv-*.whl')))
+
+    from ..install.plan import decide, probe, wheel_dir
+    machine = probe(os.path.join(sys.prefix, 'cuda'))
+    plan = decide(dict(machine, environ=dict(
+        {k: os.environ[k] for k in ('TORCH_CUDA_ARCH_LIST', 'FORCE_CUDA') if k in os.environ}, MMCV_OPS='compiled')))
+    folder = wheel_dir(plan['cache_tag'], mmcv.__version__, machine['torch_version'], cache)
+    wheels = sorted(glob.glob(os.path.join(folder, 'mmcv-*.whl')))
     return wheels[0] if wheels else None
 
 
