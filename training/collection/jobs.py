@@ -61,6 +61,15 @@ def ended_state(run, result):
     return 'failed', result.get('error')
 
 
+def result_of(job, model):
+    """What a submitit job that ended returned ({'model', 'returncode', 'error'}), or, where the job itself failed
+    (killed, out of memory), why, as submitit says it."""
+    try:
+        return job.result()
+    except Exception as error:
+        return dict(model=model, returncode=None, error=str(error).strip().splitlines()[-1])
+
+
 def _error_line(lines):
     """The script's one-paragraph error ('error: ...'), else the last line of a traceback or log."""
     errors = [line for line in lines if line.startswith('error: ')]

@@ -4,7 +4,7 @@ import os
 import time
 
 from ..errors import UserError
-from .jobs import TrainingJob, ended_state
+from .jobs import TrainingJob, ended_state, result_of
 from .runs import described
 from .state import now, record
 
@@ -44,17 +44,10 @@ def run_local(runs, slots, folder):
         for index, (run, job) in list(running.items()):
             if job.done():
                 del running[index]
-                results[run['model']] = _result_of(job, run['model'])
+                results[run['model']] = result_of(job, run['model'])
                 _finish(folder, run, results[run['model']])
         time.sleep(POLL_S if running else 0)
     return results
-
-
-def _result_of(job, model):
-    try:
-        return job.result()
-    except Exception as error:  # the job itself failed (killed, out of memory): submitit says why
-        return dict(model=model, returncode=None, error=str(error).strip().splitlines()[-1])
 
 
 def _finish(folder, run, result):

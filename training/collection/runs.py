@@ -18,9 +18,12 @@ def plan(models, script_args):
     return runs
 
 
+RECORDED = ('work_dir', 'max_iters', 'args', 'smoke')  # what jobs.json keeps of a run with its job
+
+
 def described(run):
     """The fields of a run that jobs.json records with its job."""
-    return {key: run[key] for key in ('work_dir', 'max_iters', 'args', 'smoke')}
+    return {key: run[key] for key in RECORDED}
 
 
 def recorded(folder, models=None):
@@ -28,8 +31,7 @@ def recorded(folder, models=None):
     order, where given): [{model, work_dir, max_iters, args, smoke}], and the named models never run there."""
     state = load_state(folder)
     names = models if models is not None else list(state)
-    runs = [dict(model=model, **{key: state[model][key] for key in ('work_dir', 'max_iters', 'args', 'smoke')})
-            for model in names if 'work_dir' in state.get(model, {})]
+    runs = [dict(model=model, **described(state[model])) for model in names if 'work_dir' in state.get(model, {})]
     return runs, [model for model in names if 'work_dir' not in state.get(model, {})]
 
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from .. import compat
-from .jobs import TrainingJob
+from .jobs import TrainingJob, result_of
 from .runs import described
 from .state import now, record
 
@@ -57,17 +57,12 @@ def queue_state(job_id):
     return listed.stdout.strip() or None
 
 
-def job_result(folder, job_id):
-    """The result of an ended job ({'model', 'returncode', 'error'}, from submitit's result file), or None while
-    there is none."""
+def job_result(folder, job_id, model):
+    """The result of `model`'s ended job ({'model', 'returncode', 'error'}, from submitit's result file), or None
+    while there is none."""
     import submitit
     job = submitit.SlurmJob(folder=slurm_folder(folder), job_id=str(job_id))
-    if not job.paths.result_pickle.exists():
-        return None
-    try:
-        return job.result()
-    except Exception as error:  # the job itself failed (killed, out of memory): submitit says why
-        return dict(returncode=None, error=str(error).strip().splitlines()[-1])
+    return result_of(job, model) if job.paths.result_pickle.exists() else None
 
 
 def requeues(folder, job_id):

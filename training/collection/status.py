@@ -14,7 +14,7 @@ SLURM_STATES = {'PENDING': 'queued', 'REQUEUED': 'queued', 'REQUEUE_HOLD': 'queu
                 'SUSPENDED': 'queued', 'CONFIGURING': 'running', 'RUNNING': 'running', 'COMPLETING': 'running'}
 
 
-def _job_state(entry, folder):
+def _job_state(entry):
     """'running' or 'queued' while the job recorded in `entry` is alive, else None."""
     if entry.get('executor') == 'local':
         try:
@@ -30,7 +30,7 @@ def _job_state(entry, folder):
 def _ended(run, entry, folder):
     """(state, error) of a job that is no longer alive: what its result says (recorded, for the next --status), or
     stopped where it left none (killed, cancelled)."""
-    result = slurm.job_result(folder, entry['job_id']) if entry.get('executor') == 'slurm' else None
+    result = slurm.job_result(folder, entry['job_id'], run['model']) if entry.get('executor') == 'slurm' else None
     if result is None:
         return 'stopped', entry.get('error')
     state, error = ended_state(run, result)
@@ -57,7 +57,7 @@ def status_rows(runs, folder, never_run=()):
         elif recorded == 'done':  # its final checkpoint has gone since: not done (a rerun trains it again)
             what, error = 'incomplete', f'{shown(final_checkpoint(run))} is missing'
         elif recorded in ('running', 'submitted'):  # alive, or ended without run_all.py seeing it end
-            what = _job_state(entry, folder)
+            what = _job_state(entry)
             if what is None:
                 what, error = _ended(run, entry, folder)
         else:
