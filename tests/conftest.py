@@ -74,6 +74,12 @@ def final_miou(stdout):
     return float(lines[-1].split()[1].rstrip(';'))
 
 
+def table_cells(output, first):
+    """The cells of the Markdown table row of `output` whose first cell is `first` (run_all.py's status table)."""
+    row = next(line for line in output.splitlines() if line.startswith(f'| {first} |'))
+    return [cell.strip() for cell in row.strip('|').split('|')]
+
+
 def user_error(result, *expected):
     """The run stopped with one paragraph (the last line of stderr, after any log), exit 2, no traceback."""
     assert result.returncode == 2, result.stderr[-3000:]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, add_to_config, run_tool
+from conftest import REPO, add_to_config, run_tool, table_cells
 
 MODELS = ['fcn', 'segformer', 'stdc']
 
@@ -17,14 +17,6 @@ MODELS = ['fcn', 'segformer', 'stdc']
 def _run_all(*args):
     return subprocess.run([sys.executable, 'run_all.py', *map(str, args)], cwd=REPO, capture_output=True, text=True,
                           timeout=1800)
-
-
-def _row(output, model):
-    return next(line for line in output.splitlines() if line.startswith(f'| {model} |'))
-
-
-def _cells(output, model):
-    return [cell.strip() for cell in _row(output, model).strip('|').split('|')]
 
 
 @pytest.mark.slow(1.5)
@@ -44,7 +36,7 @@ def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_fin
     assert events.index(('segformer', 'started')) > 2 and events.index(('stdc', 'started')) > 3
     for model in MODELS:
         assert (tmp_path / 'runs' / f'{model}_ade20k' / 'iter_4.pth').is_file()
-        row = _cells(first.stdout, model)
+        row = table_cells(first.stdout, model)
         assert row[1:3] == ['done', '4 / 4'] and float(row[3]) >= 0 and row[5] == 'smoke'
         assert row[6] == str(tmp_path / 'runs' / f'{model}_ade20k') and row[7].endswith('.log')  # (shown whole)
     failed = first.stdout.split('failed:\n')[1].splitlines()[0]  # the failures, each with its error line
@@ -64,14 +56,14 @@ def test_three_models_two_at_a_time_a_failure_reported_and_a_rerun_skips_the_fin
     status = _run_all('--status', '--folder', tmp_path / 'jobs')  # no models, no flags: as the runs were run
     assert status.returncode == 1, status.stderr[-3000:]  # (one failed)
     assert f'report: {tmp_path / "jobs" / "report.html"}' in status.stdout
-    assert [_cells(status.stdout, model)[1] for model in MODELS + ['fcn_testcopy_broken']] == [
+    assert [table_cells(status.stdout, model)[1] for model in MODELS + ['fcn_testcopy_broken']] == [
         'done', 'done', 'done', 'failed']
-    assert _cells(status.stdout, 'stdc')[6] == str(tmp_path / 'runs' / 'stdc_ade20k')
+    assert table_cells(status.stdout, 'stdc')[6] == str(tmp_path / 'runs' / 'stdc_ade20k')
     assert 'segformer' not in _run_all('--status', 'fcn', 'stdc', '--folder', tmp_path / 'jobs').stdout
 
     (tmp_path / 'runs' / 'fcn_ade20k' / 'iter_4.pth').unlink()  # a done job whose final checkpoint is gone: not done
     status = _run_all('--status', '--folder', tmp_path / 'jobs')
-    assert _cells(status.stdout, 'fcn')[1] == 'incomplete' and status.returncode == 1
+    assert table_cells(status.stdout, 'fcn')[1] == 'incomplete' and status.returncode == 1
     assert re.search(r'fcn: .*fcn_ade20k/iter_4.pth is missing', status.stdout)
 
     again = _run_all(*args)
@@ -97,9 +89,9 @@ def test_smoke_runs_in_their_default_work_dirs_are_summarised_and_followed_by_a_
     rows = [line for line in table.splitlines() if line.startswith('| ') and '---' not in line][1:]
     assert len(rows) == 2  # what was run, not the 27 models
     for model in models:
-        assert _cells(status.stdout, model)[1:3] == ['done', '4 / 4']
-        assert _cells(status.stdout, model)[6] == f'work_dirs/{model}_ade20k_smoke'
-    assert 'never run' in _cells(_run_all('--status', 'fcn', '--folder', tmp_path / 'jobs').stdout, 'fcn')[1]
+        assert table_cells(status.stdout, model)[1:3] == ['done', '4 / 4']
+        assert table_cells(status.stdout, model)[6] == f'work_dirs/{model}_ade20k_smoke'
+    assert 'never run' in table_cells(_run_all('--status', 'fcn', '--folder', tmp_path / 'jobs').stdout, 'fcn')[1]
 
 
 def test_the_slurm_submission_carries_partition_gpus_time_signal_and_requeue():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO, add_to_config, scalars
+from conftest import REPO, add_to_config, scalars, table_cells
 from slurm_cluster import PARTITION, SlurmCluster, missing_commands
 
 pytestmark = [pytest.mark.xdist_group('slurm'),  # one cluster for the module, in one test process
@@ -52,11 +52,6 @@ def _wait_until_gone(cluster, job_ids, timeout=300):
     raise AssertionError(f'jobs {job_ids} still queued after {timeout} s: {cluster.logs()}')
 
 
-def _cells(output, model):
-    row = next(line for line in output.splitlines() if line.startswith(f'| {model} |'))
-    return [cell.strip() for cell in row.strip('|').split('|')]
-
-
 def test_smoke_jobs_run_and_finish_a_broken_one_fails_alone_and_a_rerun_skips_the_finished(cluster, script_copy,
                                                                                            tiny_ade, tmp_path):
     script_copy('fcn', 'fcn_testcopy_slurm', add_to_config('cfg.model.backbone.depth = 51'))  # ResNet-51: none
@@ -70,9 +65,9 @@ def test_smoke_jobs_run_and_finish_a_broken_one_fails_alone_and_a_rerun_skips_th
 
     status = _run_all(cluster, '--status', '--folder', tmp_path / 'jobs')
     for model in ('fcn', 'segformer'):
-        cells = _cells(status.stdout, model)
+        cells = table_cells(status.stdout, model)
         assert cells[1:3] == ['done', '4 / 4'] and float(cells[3]) >= 0, status.stdout
-    assert _cells(status.stdout, 'fcn_testcopy_slurm')[1] == 'failed'
+    assert table_cells(status.stdout, 'fcn_testcopy_slurm')[1] == 'failed'
     failed = status.stdout.split('failed:\n')[1].splitlines()[0]  # with the script's own error line
     assert failed.startswith('  fcn_testcopy_slurm: ') and 'invalid depth 51 for resnet' in failed
     assert status.returncode == 1
@@ -94,7 +89,7 @@ def test_a_job_signalled_before_its_time_limit_checkpoints_is_requeued_and_conti
     while len([r for r in scalars(work_dir) if 'loss' in r]) < 3 and time.time() < deadline:
         time.sleep(0.2)
     running = _run_all(cluster, '--status', '--folder', tmp_path / 'jobs')  # (without accounting: squeue)
-    assert _cells(running.stdout, 'fcn')[1] == 'running' and running.returncode == 0, running.stdout
+    assert table_cells(running.stdout, 'fcn')[1] == 'running' and running.returncode == 0, running.stdout
     # what Slurm does --signal=USR2@120 before the time limit: USR2 to every process of the job's step
     subprocess.run(['scancel', '--signal=USR2', job], check=True, env=cluster.environment())
     requeued = False
@@ -116,6 +111,6 @@ def test_a_job_signalled_before_its_time_limit_checkpoints_is_requeued_and_conti
     assert f'continuing from {work_dir}/iter_{stopped}.pth' in out and 'Requeued job' in out
     assert [r['step'] for r in scalars(work_dir) if 'loss' in r] == list(range(1, iters + 1))  # each trained once
     status = _run_all(cluster, '--status', '--folder', tmp_path / 'jobs')
-    assert _cells(status.stdout, 'fcn')[1:3] == ['done (requeued 1x)', f'{iters} / {iters}'], status.stdout
+    assert table_cells(status.stdout, 'fcn')[1:3] == ['done (requeued 1x)', f'{iters} / {iters}'], status.stdout
     assert json.loads((tmp_path / 'jobs' / 'jobs.json').read_text())['fcn']['state'] == 'done'
     assert os.path.isfile(work_dir / f'iter_{iters}.pth')

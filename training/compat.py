@@ -17,7 +17,7 @@ import torch
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 # ---- Resuming on torch >= 2.6 -----------------------------------------------------------------
-# (Checkpoints this project writes now keep MMEngine's run state in plain types (training/checkpoints.py) and
+# (Checkpoints this project writes now keep MMEngine's run state in plain types (training/checkpoint_format.py) and
 # need none of this; it lets runs written before that format resume, and evaluate from their own work dir.)
 # torch.load defaults to weights_only=True since torch 2.6, and mmengine 0.10.7 calls it without
 # weights_only (fixed only on mmengine's unreleased main), so resuming fails with "Weights only load

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import zipfile
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ..config import REPO_ROOT  # (the standard library only: this runs before the stack is installed)
 OPS = ('pytorch', 'cpu', 'cuda')
 
 

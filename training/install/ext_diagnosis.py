@@ -24,12 +24,11 @@ import subprocess
 import sys
 import textwrap
 
+from ..config import REPO_ROOT  # (the standard library only: this runs in whatever Python is diagnosed)
+
 PROBE = 'import torch, mmcv._ext as e; print(e.get_compiling_cuda_version())'
 LIBRARIES = re.compile(r'libc10|libtorch|libstdc\+\+|libpython|libgcc_s|libcudart')
 PYBIND11_KEY = re.compile(rb'__pybind11_internals_v\w+__')
-
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(command, timeout):

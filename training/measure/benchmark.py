@@ -32,6 +32,7 @@ from ..config import (REPO_ROOT, crop_size_of, data_root_of, drop_pretrained, se
 from ..data.dataset_check import check_data
 from ..experiments import all_names, load_script, official_mmseg_config, official_of
 from ..command_line import build_config
+from ..hooks import unwrapped
 from ..project_runner import build_runner
 from ..reproducibility import SeededSamples
 from ..smoke import SMOKE_DATA_ROOT
@@ -239,7 +240,7 @@ def figures(model, side, args, runner, timer, memory=True):
     steps = sorted(timer.steps[args.warmup:])
     waits = timer.waits[args.warmup:]
     median_s = statistics.median(steps)
-    net = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    net = unwrapped(runner.model)
     gflops, gflops_error = gflops_per_image(net, crop, 'cuda' if cuda else 'cpu')
     batch = cfg.train_dataloader.batch_size
     peak_mb = (torch.cuda.max_memory_allocated() / 2 ** 20 if cuda
@@ -421,7 +422,6 @@ def validation_report_cost(args):
     """What the validation report (visualization.py) adds to a validation of fcn (the protocol's test pipeline, whole
     images, randomly initialised weights) on ADE-size images: the seconds spent in its hook, timed around each of its
     calls, against the seconds of the rest of the validation, over `args.repeat` validations after a first one."""
-    from ..config import set_data_root
     from ..visualization import ValidationReport
     root = ade_size_data(data_root_of(load_script('fcn').config()))
     cfg = our_config('fcn', args, 100)

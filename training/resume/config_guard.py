@@ -63,8 +63,6 @@ def changed_settings(old_cfg, new_cfg):
     return changes
 
 
-
-
 def check_same_training(cfg, checkpoint_path, script, continue_anyway, schedule_choice=None):
     """Stops when the training settings differ from the checkpoint's; returns the changes (allowed with
     continue_anyway) and, where --iters grew, what happens to the LR schedule (extended_schedule)."""

@@ -3,13 +3,14 @@ with the edited config's hyper-parameters and LR schedule (as at this iteration)
 from .. import compat
 from ..cli import rerun_command
 from ..errors import UserError
+from ..hooks import unwrapped
 from .longer_schedule import replayed_schedules
 
 
 def continue_with_new_config(runner, filename, checkpoint):
     """Runner.resume for --resume-with-new-config: the checkpoint's weights, iteration, seed and optimizer
     moments; the new config's optimizer hyper-parameters and LR schedule (as at this iteration)."""
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    model = unwrapped(runner.model)
     _check_same_parameters(model.state_dict(), checkpoint['state_dict'], filename)
     model.load_state_dict(checkpoint['state_dict'])
     meta = checkpoint['meta']
