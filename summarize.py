@@ -18,6 +18,7 @@ import sys
 
 from training.checkpoints import read_scalars
 from training.experiments import official_of
+from training.paths import WORK_DIR, model_of_work_dir, work_dir_for
 from training.smoke import SMOKE_DATA_ROOT
 
 SMOKE_NOTE = ('smoke runs (--smoke: a few iterations on the generated tiny subset) are not comparable with the '
@@ -49,10 +50,6 @@ def summarize_run(work_dir):
     memory = max((r.get('memory', 0) for r in train.values()), default=0)
     return dict(best_miou=best['mIoU'], best_iter=best['step'], hours=seconds / 3600, memory_mb=memory or None,
                 smoke=is_smoke_run(work_dir), iterations=steps[-1] if steps else 0)
-
-
-def model_of(work_dir):
-    return re.sub(r'_ade20k(_smoke)?$', '', os.path.basename(os.path.normpath(work_dir)))
 
 
 def collect(runs):
@@ -111,7 +108,7 @@ def write_summary(runs, out, html=None):
     lines = write_table(rows, out)
     write_chart(rows, os.path.splitext(out)[0] + '.png')
     if html:
-        from training.report import write_html
+        from training.html_report import write_html
         write_html(rows, html, SMOKE_NOTE if any(r['smoke'] for r in rows) else None)
     return lines
 
@@ -123,8 +120,8 @@ def main(argv=None):
     parser.add_argument('--out', default='results.md', help='Markdown table (the chart goes beside it, .png)')
     parser.add_argument('--html', metavar='FILE', help='also one self-contained HTML page of the runs')
     args = parser.parse_args(argv)
-    runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, '*_ade20k')))
-    lines = write_summary([(model_of(work_dir), work_dir) for work_dir in runs], args.out, args.html)
+    runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, os.path.basename(work_dir_for(WORK_DIR, '*'))))))
+    lines = write_summary([(model_of_work_dir(work_dir), work_dir) for work_dir in runs], args.out, args.html)
     if not lines:
         where = ' '.join(args.runs) if args.runs else f'{args.work_dirs}/*_ade20k/'
         print(f'error: no validated run in {where} yet (train one with python train_fcn.py).', file=sys.stderr)

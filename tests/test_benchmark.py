@@ -118,7 +118,7 @@ def test_switches_reach_the_config():
 
 
 def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path):
-    from training.command_line import build_config
+    from training.run_config import build_config
     from training.project_runner import ProjectRunner, build_runner
     from training.experiments import load_script
     wrapped = []

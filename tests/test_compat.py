@@ -64,6 +64,43 @@ def test_mmengine_infinite_sampler_and_loop_internals():
         assert attribute in source, _changed('mmengine', f'IterBasedTrainLoop/Runner {attribute}')
 
 
+def test_mmengine_dynamic_validation_interval():
+    from mmengine.runner import IterBasedTrainLoop
+    assert _parameters(getattr(IterBasedTrainLoop, '_decide_current_val_interval', lambda: None)) == ['self'], \
+        _changed('mmengine', 'IterBasedTrainLoop._decide_current_val_interval(self)')
+    loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)  # the loop's interval state alone, without a Runner
+    loop._iter, loop.val_interval, loop.dynamic_milestones, loop.dynamic_intervals = 5, 4, [0, 4], [4, 2]
+    compat.decide_current_val_interval(loop)
+    assert loop.val_interval == 2, _changed('mmengine', 'IterBasedTrainLoop\'s dynamic_intervals')
+
+
+def test_mmengine_scheduler_last_values():
+    import torch
+    from mmengine.optim import OptimWrapper, PolyLR
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = PolyLR(OptimWrapper(optimizer), eta_min=0, begin=0, end=10, by_epoch=False)
+    state = scheduler.state_dict()
+    assert '_last_value' in state, _changed('mmengine', 'a param scheduler\'s state_dict()[\'_last_value\']')
+    compat.set_last_scheduled_values(state, [0.05])
+    scheduler.load_state_dict(state)
+    assert scheduler.get_last_value() == [0.05], _changed('mmengine', '_ParamScheduler.get_last_value()')
+
+
+def test_mmengine_local_files_are_written_through_one_method(tmp_path):
+    from mmengine.fileio import backends
+    from mmengine.fileio.backends import LocalBackend
+    original = LocalBackend.put
+    assert _parameters(original)[:3] == ['self', 'obj', 'filepath'], _changed('mmengine',
+                                                                          'LocalBackend.put(self, obj, filepath)')
+    written = []
+    try:
+        compat.write_local_files_with(lambda backend, obj, filepath: written.append((obj, str(filepath))))
+        backends.LocalBackend().put(b'x', tmp_path / 'f')
+    finally:
+        compat.write_local_files_with(original)
+    assert written == [(b'x', str(tmp_path / 'f'))], _changed('mmengine', 'LocalBackend.put')
+
+
 def test_submitit_builds_the_sbatch_script():
     """(In a child: importing submitit reconfigures logging, closing the handlers of this process's MMEngine logs.)"""
     import subprocess

@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from training.config import drop_pretrained
 from training.experiments import load_script
 from training.resume.start_point import set_up_resume
-from training.command_line import build_config
+from training.run_config import build_config
 from training.project_runner import build_runner
 
 pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.py)

@@ -2,7 +2,7 @@
 reaches the other, whether a step is changed in place, a list replaced, or --cfg-options used."""
 from training.config import innermost_dataset, sync_pipelines
 from training.experiments import load_script
-from training.command_line import build_config
+from training.run_config import build_config
 
 
 def _fcn():

@@ -125,7 +125,7 @@ def test_which_extensions_stop(tmp_path):
     from training.errors import UserError
     from training.experiments import load_script
     from training.resume.longer_schedule import KEEP, STRETCH, extended_schedule
-    from training.command_line import build_config
+    from training.run_config import build_config
     script = load_script('fcn')
 
     def cfg(iters, *options):

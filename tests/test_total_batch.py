@@ -42,7 +42,7 @@ def test_a_total_that_is_not_a_multiple_is_refused():
 
 def test_one_optimizer_step_per_8_iterations(tiny_ade, tmp_path):
     from training.experiments import load_script
-    from training.command_line import build_config
+    from training.run_config import build_config
     from training.project_runner import build_runner
 
     class WeightsChanged(Hook):

@@ -1,4 +1,4 @@
-"""Seeing what the model learns (training/visualization.py, training/report.py): a smoke run's prediction panels,
+"""Seeing what the model learns (training/visualization.py, training/html_report.py): a smoke run's prediction panels,
 per-class lines and TensorBoard images, read back with TensorBoard's own reader; the HTML report's numbers against
 the logs; the report in a real headless Chromium (Debian's package, which `make test` installs where missing)."""
 import glob

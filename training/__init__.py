@@ -1,14 +1,15 @@
 """The machinery behind the train_<name>.py scripts, one module per job (the scripts import common.py):
 
 runner          a training run, step by step: train(), the entry point of every script
-cli             the shared command line, and the command that reruns it with other choices
-command_line    the flags on a script's config (then --cfg-options)
+run_config      the config of one run, assembled in one place (what --print-config prints)
+arguments       the shared command line, and the command that reruns it with other choices
 config          loading a model's MMSeg config; the edits to crop, data, schedule, pipelines
+paths           the repository, the scripts, the data and work-dir patterns
 experiments     the scripts as experiments: names, OFFICIAL figures
 project_runner  MMEngine's Runner as the project builds it; hooks: what a run says and checks as it trains
 checkpoints     finding and reading checkpoints and logs; checkpoint_format: written atomically, in plain types
 reproducibility the seed, each sample's augmentation seeded by its position, the random states in every checkpoint
-visualization   at every validation: prediction panels and per-class IoU; report: the HTML page of runs
+visualization   at every validation: prediction panels and per-class IoU; html_report: the HTML page of runs
 resume/         continuing a run: where from, fast, the edited-config guard, a grown --iters, a new config
 preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
 faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes

@@ -13,6 +13,8 @@ import os
 import numpy as np
 from mmengine.hooks import Hook
 
+from . import compat
+
 HISTORY_BUFFER = '__mmengine_history_buffer__'
 
 
@@ -62,7 +64,7 @@ class PlainCheckpoints(Hook):
 
 # ---- atomic writes -------------------------------------------------------------------------------
 def _atomic_put(self, obj, filepath):
-    """LocalBackend.put, but a reader never sees half a file: write beside it, then rename."""
+    """MMEngine's local file writer, but a reader never sees half a file: write beside it, then rename."""
     filepath = str(filepath)
     os.makedirs(os.path.dirname(filepath) or '.', exist_ok=True)
     partial = f'{filepath}.partial-{os.getpid()}'
@@ -80,5 +82,4 @@ def _atomic_put(self, obj, filepath):
 
 def write_checkpoints_atomically():
     """Every checkpoint MMEngine writes to a local path from now on goes through _atomic_put (idempotent)."""
-    from mmengine.fileio.backends import LocalBackend
-    LocalBackend.put = _atomic_put
+    compat.write_local_files_with(_atomic_put)

@@ -136,6 +136,26 @@ def reseed_runner(runner, seed):
     runner.set_randomness(**runner._randomness_cfg)
 
 
+def decide_current_val_interval(loop):
+    """mmengine 0.10.7: what IterBasedTrainLoop.run does after each iteration: switch to the validation interval of
+    train_cfg.dynamic_intervals that applies from this iteration on."""
+    loop._decide_current_val_interval()
+
+
+def set_last_scheduled_values(scheduler_state, values):
+    """mmengine 0.10.7: a param scheduler's state_dict with the values it last set (what its next step builds on;
+    get_last_value() reads them)."""
+    scheduler_state['_last_value'] = list(values)
+
+
+def write_local_files_with(put):
+    """mmengine 0.10.7: every file MMEngine's local backend writes (checkpoints, the last_checkpoint pointer) goes
+    through put(backend, obj, filepath) instead of LocalBackend.put, in the whole process (idempotent). MMEngine has
+    no public way to choose how its local files are written."""
+    from mmengine.fileio.backends import LocalBackend
+    LocalBackend.put = put
+
+
 def mark_resumed(runner):
     """mmengine 0.10.7: tells the Runner that a checkpoint was loaded, so that train() does not load one again."""
     runner._has_loaded = True

@@ -10,8 +10,7 @@ import os
 import weakref
 
 from .errors import UserError
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .paths import REPO_ROOT
 SIZE_KEYS = ('scale', 'scales', 'max_size', 'img_scale')  # pipeline keys holding image sizes
 PIPELINE_LOADERS = {'train_pipeline': ('train_dataloader',),  # top-level pipeline -> the loaders built from it
                     'test_pipeline': ('val_dataloader', 'test_dataloader')}
@@ -166,7 +165,7 @@ def set_crop_size(cfg, crop_size):
 MIN_WARMUP_ITERS = 10
 
 
-def set_max_iters(cfg, iters):
+def set_schedule_length(cfg, iters):
     """Sets the schedule length and stretches the LR schedule with it (begin/end/milestones).
 
     A linear warm-up squeezed below MIN_WARMUP_ITERS is dropped: MMEngine's LinearLR reaches its end factor only

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from typing import NamedTuple
 
 # The oldest Linux driver each CUDA major runs on (NVIDIA's CUDA toolkit release notes, table 3).
 MIN_DRIVER = {13: '580.65.06', 12: '525.60.13', 11: '450.80.02'}
@@ -47,6 +48,29 @@ def driver_too_old(torch_cuda, driver):
         return None
     needed = MIN_DRIVER.get(int(torch_cuda.split('.')[0]))
     return needed if needed and driver_tuple(driver) < driver_tuple(needed) else None
+
+
+class GpuProblem(NamedTuple):
+    """Why torch cannot use a GPU the kernel driver knows, and the way out."""
+    cause: str  # 'driver' (older than torch's CUDA needs), 'cpu_build' (torch has no CUDA), 'hidden' (anything else)
+    why: str    # a clause: "its NVIDIA driver ... is older than ..."
+    fix: str    # a sentence, without its full stop
+
+
+def gpu_problem(torch_version, torch_cuda, driver, make_prefix=''):
+    """The diagnosis of a GPU that torch cannot use (one for the install plan and for training). `make_prefix`: the
+    variables the fix's `make install` keeps (e.g. 'MMCV_OPS=compiled ')."""
+    needed = driver_too_old(torch_cuda, driver)
+    if needed:
+        return GpuProblem('driver', f'its NVIDIA driver {driver} is older than torch {torch_version} (CUDA {torch_cuda}) '
+                                    f'needs (>= {needed})',
+                          f'Update the NVIDIA driver to {needed} or newer, or keep a torch built for your driver with '
+                          f'{make_prefix}SYSTEM_TORCH=1 make install')
+    if not torch_cuda:
+        return GpuProblem('cpu_build', f'torch {torch_version} is a CPU build',
+                          f'Install the CUDA torch: rm -rf .venv && {make_prefix}make install (without SYSTEM_TORCH)')
+    return GpuProblem('hidden', f'torch.cuda.is_available() is False (driver {driver or "unknown"})',
+                      'Check that `nvidia-smi` works for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU')
 
 
 def nvcc_info(nvcc):

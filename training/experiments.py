@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from .config import REPO_ROOT
+from .paths import REPO_ROOT, script_path
 from .errors import UserError
 
 
@@ -27,10 +27,6 @@ def name_of_config_function(config_function):
 def all_names():
     """Every experiment at the repository root, sorted."""
     return sorted(name_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
-
-
-def script_path(name):
-    return os.path.join(REPO_ROOT, f'train_{name}.py')
 
 
 def load_script(name):

@@ -17,20 +17,20 @@ def unwrapped(model):
 
 class BeforeTheFirstStep(Hook):
     """After the weights are initialised, before the first step: the log says which MMCV ops run and how many
-    pretrained tensors loaded (`source` from pretrained.prepare_for); a CUDA run checks the compiled kernels the model
-    needs."""
+    pretrained tensors loaded (`pretrained`: a pretrained.PretrainedFile); a CUDA run checks the compiled kernels the
+    model needs."""
 
     priority = 'LOWEST'
 
-    def __init__(self, source=None, name=None):
-        self.source, self.name = source, name
+    def __init__(self, pretrained=None, name=None):
+        self.pretrained, self.name = pretrained, name
 
     def before_train(self, runner):
         model = unwrapped(runner.model)
         runner.logger.info(mmcv_ops.ops_line())
-        if self.source is not None:
-            runner.logger.info(check_loaded(model.backbone, self.source))
-            self.source.clear()  # the file's tensors are no longer needed
+        if self.pretrained is not None:
+            runner.logger.info(check_loaded(model.backbone, self.pretrained))
+            self.pretrained.release()
         if next(model.parameters()).is_cuda:
             mmcv_ops.check_cuda_kernels(model, self.name or 'this model')
 

@@ -23,39 +23,45 @@ def check_device(smoke, allow_cpu):
         return
     gpus = cuda_env.gpu_devices()
     if gpus and not allow_cpu:
-        driver = cuda_env.driver_version()
-        needed = cuda_env.driver_too_old(torch.version.cuda, driver)
-        if needed:
-            why = (f'its NVIDIA driver {driver} is older than torch {torch.__version__} (CUDA {torch.version.cuda}) '
-                   f'needs (>= {needed}). Update the driver, or install a torch built for it '
-                   f'(SYSTEM_TORCH=1 make install keeps a torch you installed)')
-        elif not torch.version.cuda:
-            why = (f'torch {torch.__version__} is a CPU build. Install the CUDA build: rm -rf .venv && make install '
-                   f'(without SYSTEM_TORCH)')
-        else:
-            why = (f'torch.cuda.is_available() is False (driver {driver or "unknown"}). Check that nvidia-smi works '
-                   f'for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU')
-        raise UserError(f'This machine has an NVIDIA GPU ({gpus[0]}), but torch cannot use it: {why}. Training '
-                        f'would otherwise run on the CPU, hundreds of times slower; to do that on purpose, add '
-                        f'--allow-cpu.')
+        problem = cuda_env.gpu_problem(torch.__version__, torch.version.cuda, cuda_env.driver_version())
+        raise UserError(f'This machine has an NVIDIA GPU ({gpus[0]}), but torch cannot use it: {problem.why}. '
+                        f'{problem.fix}. Training would otherwise run on the CPU, hundreds of times slower; to do that '
+                        f'on purpose, add --allow-cpu.')
     print('warning: no GPU is visible: this training runs on the CPU, which takes weeks for a full ADE20K '
           'schedule (--smoke is the CPU-sized check).', file=sys.stderr)
 
 
-def set_up_distributed(cfg):
-    """torchrun (RANK/WORLD_SIZE) or Slurm's srun (SLURM_PROCID/SLURM_NTASKS): detected from the environment.
+def launcher():
+    """MMEngine's launcher of this process: 'pytorch' under torchrun (RANK/WORLD_SIZE), 'slurm' under srun
+    (SLURM_PROCID/SLURM_NTASKS), 'none' for one process."""
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and 'RANK' in os.environ:
+        return 'pytorch'
+    if int(os.environ.get('SLURM_NTASKS', 1)) > 1 and 'SLURM_PROCID' in os.environ:
+        return 'slurm'
+    return 'none'
 
-    The process group is started here, before the Runner: MMEngine 0.10.7's init_dist calls
-    torch.cuda.set_device, which fails without a GPU, so CPU processes use gloo, DDP without device ids,
-    and BatchNorm instead of SyncBN (which needs CUDA).
-    """
+
+def set_distributed_config(cfg):
+    """The config's processes: the launcher from the environment and, for several CPU processes, gloo, DDP without
+    device ids and BatchNorm instead of SyncBN (which needs CUDA). MMEngine 0.10.7's init_dist calls
+    torch.cuda.set_device, which fails without a GPU: start_process_group starts CPU groups itself."""
+    import torch
+    cfg.launcher = launcher()
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                 find_unused_parameters=cfg.get('find_unused_parameters', False))
+    for node in walk_dicts(cfg.model):
+        if node.get('type') == 'SyncBN':
+            node.type = 'BN'
+
+
+def start_process_group(cfg):
+    """The process group of a run of several processes (set_distributed_config's), before the Runner is built."""
     import torch
     from mmengine.dist import init_dist
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and 'RANK' in os.environ:
-        cfg.launcher = 'pytorch'
-    elif int(os.environ.get('SLURM_NTASKS', 1)) > 1 and 'SLURM_PROCID' in os.environ:
-        cfg.launcher = 'slurm'
-    else:
+    if cfg.launcher == 'none':
         return
     if torch.cuda.is_available():
         init_dist(cfg.launcher, **cfg.env_cfg.get('dist_cfg', {}))
@@ -67,12 +73,6 @@ def set_up_distributed(cfg):
             raise UserError('Slurm without GPUs: set MASTER_ADDR (the first node\'s host name) and MASTER_PORT, e.g. '
                             'export MASTER_ADDR=$(scontrol show hostnames $SLURM_NODELIST | head -n1) MASTER_PORT=29500')
     torch.distributed.init_process_group('gloo')
-    cfg.env_cfg.dist_cfg = dict(backend='gloo')
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
-                                 find_unused_parameters=cfg.get('find_unused_parameters', False))
-    for node in walk_dicts(cfg.model):
-        if node.get('type') == 'SyncBN':
-            node.type = 'BN'
 
 
 def leave_distributed():

@@ -11,6 +11,8 @@ silently trains from a random backbone. Here every file is
 """
 import os
 import re
+from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -220,11 +222,27 @@ def count_loaded(backbone, file_state, not_in_file=None, unused_ok=None, prefix=
 
 
 # ---- the config's weight file, for a run ---------------------------------------------------------
-def prepare_for(cfg, name, path=None, download=True):
+@dataclass
+class PretrainedFile:
+    """A run's backbone weight file, verified: what check_loaded counts against the initialised backbone."""
+    path: str                    # the file the config names, or --pretrain's
+    loaded_from: str             # the file the model loads: `path`, or its conversion to MMSeg's layout
+    state: Optional[dict]        # its tensors in MMSeg's layout (None once counted: see release)
+    not_in_file: Optional[str]   # backbone keys the file cannot have (a regular expression)
+    unused_ok: Optional[str]     # file keys the backbone has no use for
+    prefix: str = ''             # the part of the file's keys that init_cfg.prefix selects
+
+    def release(self):
+        """Lets the file's tensors go once they are counted (a ViT-L file holds 1.2 GB)."""
+        self.state = None
+
+
+def prepare_for(cfg, name, path=None, download=True, missing_ok=False):
     """Verifies (and converts, once) the backbone's weight file of `cfg`, downloaded first where it is missing
     (unless `download` is False or downloads are off); points the config at the file to load.
 
-    Returns what check_loaded needs, or None when the model has no pretrained weights.
+    Returns the PretrainedFile, or None when the model has no pretrained weights (or, with `missing_ok`, when the
+    file is not there yet: the config is then left as it is).
     """
     ref = pretrained_ref(cfg.model)
     if ref is None:
@@ -244,24 +262,27 @@ def prepare_for(cfg, name, path=None, download=True):
         how_to_get = (f'Download it with: wget {url} -P {os.path.dirname(named) or "."}/' if url else
                       f'Put the file at {named}.') + f'  (or train from scratch with: python train_{name}.py --no-pretrain)'
     path = path or named
-    source = downloads.url_of(os.path.basename(path), PRETRAINED_URLS.get(os.path.basename(path)))
-    if not os.path.isfile(path) and source and download and downloads.allowed():
-        downloads.fetch(source, path, verify=_downloaded_weights_check(os.path.basename(path)))
+    url = downloads.url_of(os.path.basename(path), PRETRAINED_URLS.get(os.path.basename(path)))
+    if not os.path.isfile(path) and url and download and downloads.allowed():
+        downloads.fetch(url, path, verify=_downloaded_weights_check(os.path.basename(path)))
+    if missing_ok and not os.path.isfile(path):
+        return None
     try:
         holder[key], state, not_in_file, unused_ok = prepare(path, named, how_to_get)
     except PretrainedError as error:
         raise UserError(str(error)) from error
     prefix = holder.get('prefix', '') if key == 'checkpoint' else ''
-    return dict(path=path, loaded_from=holder[key], state=state, not_in_file=not_in_file, unused_ok=unused_ok,
-                prefix=prefix)
+    return PretrainedFile(path=path, loaded_from=holder[key], state=state, not_in_file=not_in_file,
+                          unused_ok=unused_ok, prefix=prefix)
 
 
-def check_loaded(backbone, source):
-    """`pretrained: loaded N/M backbone tensors from FILE`; anything not loaded, or left over, is an error."""
+def check_loaded(backbone, weights):
+    """`pretrained: loaded N/M backbone tensors from FILE` (`weights`: a PretrainedFile); anything not loaded, or
+    left over, is an error."""
     loaded, expected, missing, unused, new = count_loaded(
-        backbone, source['state'], source['not_in_file'], source['unused_ok'], source['prefix'])
-    via = f' (converted: {source["loaded_from"]})' if source['loaded_from'] != source['path'] else ''
-    line = f'pretrained: loaded {loaded}/{expected} backbone tensors from {source["path"]}{via}'
+        backbone, weights.state, weights.not_in_file, weights.unused_ok, weights.prefix)
+    via = f' (converted: {weights.loaded_from})' if weights.loaded_from != weights.path else ''
+    line = f'pretrained: loaded {loaded}/{expected} backbone tensors from {weights.path}{via}'
     if new:
         line += f'; {new} tensors of {type(backbone).__name__} newly initialised (not in the file by design)'
     if missing or unused:
@@ -269,7 +290,7 @@ def check_loaded(backbone, source):
             return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
         problems = ([f'not loaded: {some(missing)}'] if missing else []) + (
             [f'{len(unused)} tensors of the file unused: {some(unused)}'] if unused else [])
-        raise UserError(f'{line}; {"; ".join(problems)}. {source["path"]} does not fit this backbone: is it the '
+        raise UserError(f'{line}; {"; ".join(problems)}. {weights.path} does not fit this backbone: is it the '
                         f'right file for this model (--pretrain takes a file of the same format)? '
                         f'Use --no-pretrain to train from scratch on purpose.')
     return line

@@ -13,11 +13,9 @@ from .resume.new_config import continue_with_new_config
 
 
 class ProjectRunner(Runner):
-    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model,
-    --resume-with-new-config (resume/new_config.py), and loader workers that leave SIGTERM/SIGINT to the training
-    process (preemption.py)."""
-
-    continue_with_new_config = False
+    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model, resuming under
+    an edited config where the config's resume_with_new_config says so (resume/new_config.py), and loader workers
+    that leave SIGTERM/SIGINT to the training process (preemption.py)."""
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
@@ -29,7 +27,7 @@ class ProjectRunner(Runner):
         return super().wrap_model(model_wrapper_cfg, model)
 
     def resume(self, filename, *args, **kwargs):
-        if not self.continue_with_new_config:
+        if not self.cfg.get('resume_with_new_config'):
             return super().resume(filename, *args, **kwargs)
         with compat.trusting_own_checkpoint():  # checkpoints written before plain types
             checkpoint = compat.load_checkpoint(filename, map_location='cpu')
@@ -37,9 +35,9 @@ class ProjectRunner(Runner):
         continue_with_new_config(self, filename, checkpoint)
 
 
-def build_runner(cfg, source=None, name=None):
+def build_runner(cfg, pretrained=None, name=None):
     """The Runner of `cfg` with the project's run-time hooks (hooks.py): the pretrained-weights count and the
-    CUDA-kernel check before the first step (`source` from pretrained.prepare_for), the stop on a non-finite loss,
+    CUDA-kernel check before the first step (`pretrained`: a pretrained.PretrainedFile), the stop on a non-finite loss,
     the random states in every checkpoint (reproducibility.py), the panels and per-class figures of every validation
     (visualization.py), plain-type checkpoints written atomically, the stop on SIGTERM/SIGINT, the last validation's metrics (the
     returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
@@ -47,12 +45,12 @@ def build_runner(cfg, source=None, name=None):
     write_checkpoints_atomically()
     runner = ProjectRunner.from_cfg(cfg)
     last_validation = LastValidation()
-    for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(source, name), last_validation,
+    for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(pretrained, name), last_validation,
                  PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
         runner.register_hook(hook)
-    report = cfg.get('val_report') or {}
-    if report.get('images') or report.get('per_class'):
-        runner.register_hook(ValidationReport(**report))
+    val_report = cfg.get('val_report') or {}
+    if val_report.get('images') or val_report.get('per_class'):
+        runner.register_hook(ValidationReport(**val_report))
     return runner, last_validation
 
 

@@ -2,7 +2,7 @@
 preempted or killed or not.
 
 - The seed: the recipe's own (cfg.randomness.seed) where it sets one, else 0; --seed N chooses another
-  (command_line.py). MMEngine seeds the model's initialisation and the sampler's order with it; it is in the log,
+  (run_config.py). MMEngine seeds the model's initialisation and the sampler's order with it; it is in the log,
   in --print-config and in every checkpoint.
 - The data stream depends only on the seed and the position in it. The sampler's order comes from the seed (a
   resumed run skips to its position: resume/fast_loop.py), and each sample's random augmentation (MMSeg's and MMCV's

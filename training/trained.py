@@ -7,7 +7,7 @@ from .errors import UserError
 def experiment_config(name, argv=()):
     """The resolved config of train_<name>.py (its config() and the command line `argv`)."""
     from .experiments import load_script
-    from .command_line import build_config
+    from .run_config import build_config
     script = load_script(name)
     return build_config(script.config, script.OFFICIAL, list(argv))[0]
 

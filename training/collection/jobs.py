@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 
-from ..config import REPO_ROOT
+from ..paths import REPO_ROOT, script_path
 from ..preemption import STOP_SIGNALS, exit_status
 from .runs import finished
 
@@ -21,7 +21,7 @@ class TrainingJob:
         self._process = None
 
     def command(self):
-        script = os.path.join(REPO_ROOT, f'train_{self.model}.py')
+        script = script_path(self.model)
         if self.gpus > 1:
             return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={self.gpus}',
                     script, *self.script_args]

@@ -2,7 +2,7 @@
 recorded in its jobs.json: what --status and the closing summary follow, as they were run."""
 import os
 
-from ..config import REPO_ROOT
+from ..paths import REPO_ROOT
 from ..trained import experiment_config
 from .state import load_state
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import zipfile
 
-from ..config import REPO_ROOT  # (the standard library only: this runs before the stack is installed)
+from ..paths import REPO_ROOT  # (the standard library only: this runs before the stack is installed)
 OPS = ('pytorch', 'cpu', 'cuda')
 
 

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import textwrap
 
-from ..config import REPO_ROOT  # (the standard library only: this runs in whatever Python is diagnosed)
+from ..paths import REPO_ROOT  # (the standard library only: this runs in whatever Python is diagnosed)
 
 PROBE = 'import torch, mmcv._ext as e; print(e.get_compiling_cuda_version())'
 LIBRARIES = re.compile(r'libc10|libtorch|libstdc\+\+|libpython|libgcc_s|libcudart')

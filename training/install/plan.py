@@ -60,23 +60,14 @@ def decide(env):
     mode = '' if ops_mode == DEFAULT_OPS_MODE else f'MMCV_OPS={ops_mode} '
     anyway = f'to install for the CPU anyway: {mode}MMCV_CPU_OPS=1 make install'
     if env['gpu_devices'] and not gpus and not cpu_requested:
-        needed = cuda_env.driver_too_old(torch_cuda, env.get('driver'))
-        if needed:
-            raise PlanError(
-                f'this machine has an NVIDIA GPU, but its driver {env["driver"]} is older than torch '
-                f'{env["torch_version"]} (CUDA {torch_cuda}) needs (>= {needed}), so torch cannot use the GPU and '
-                f'training would run on the CPU. Update the NVIDIA driver to {needed} or newer, or keep a torch '
-                f'built for your driver with {mode}SYSTEM_TORCH=1 make install; {anyway}.')
-        if not torch_cuda:
-            plan['warnings'].append(f'this machine has an NVIDIA GPU, but torch {env["torch_version"]} is a CPU build: '
-                                    f'training would refuse to run on the CPU. For the GPU, install the CUDA torch '
-                                    f'({mode}make install without SYSTEM_TORCH).')
+        problem = cuda_env.gpu_problem(env['torch_version'], torch_cuda, env.get('driver'), mode)
+        if problem.cause == 'cpu_build':  # the install can go on; training refuses the CPU until the torch changes
+            plan['warnings'].append(f'this machine has an NVIDIA GPU, but {problem.why}: training would refuse to run '
+                                    f'on the CPU. {problem.fix}.')
         else:
-            raise PlanError(
-                f'this machine has an NVIDIA GPU ({env["gpu_devices"][0]}), but torch {env["torch_version"]} cannot '
-                f'use it (torch.cuda.is_available() is False; driver {env.get("driver") or "unknown"}). Check that '
-                f'`nvidia-smi` works for this user and that CUDA_VISIBLE_DEVICES does not hide the GPU, then rerun '
-                f'{mode}make install; {anyway}.')
+            rerun = f', then rerun {mode}make install' if problem.cause == 'hidden' else ''
+            raise PlanError(f'this machine has an NVIDIA GPU ({env["gpu_devices"][0]}), but torch cannot use it: '
+                            f'{problem.why}, so training would run on the CPU. {problem.fix}{rerun}; {anyway}.')
     if ops_mode == 'pytorch':
         plan.update(ops='pytorch', cache_tag='noops')
         plan['build_env'].update(MMCV_WITH_OPS='0')

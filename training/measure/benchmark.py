@@ -27,12 +27,13 @@ import threading
 import time
 
 from .. import speed
-from ..config import (REPO_ROOT, crop_size_of, data_root_of, drop_pretrained, set_crop_size, set_data_root,
-                     set_max_iters, use_cpu_safe_optim_wrapper)
+from ..config import (crop_size_of, data_root_of, drop_pretrained, set_crop_size, set_data_root, set_schedule_length,
+                     use_cpu_safe_optim_wrapper)
 from ..data.dataset_check import check_data
 from ..experiments import all_names, load_script, official_mmseg_config, official_of
-from ..command_line import build_config
+from ..run_config import build_config
 from ..hooks import unwrapped
+from ..paths import REPO_ROOT
 from ..project_runner import build_runner
 from ..reproducibility import SeededSamples
 from ..smoke import SMOKE_DATA_ROOT
@@ -121,7 +122,7 @@ def official_config(model, args, iters):
     set_data_root(cfg, args.data_root)
     set_crop_size(cfg, script.crop_size)
     cfg.train_dataloader.batch_size = script.batch_size
-    set_max_iters(cfg, iters)
+    set_schedule_length(cfg, iters)
     drop_pretrained(cfg.model)
     if args.amp:  # what MMSeg's tools/train.py --amp does, in our precision
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

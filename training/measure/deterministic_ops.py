@@ -81,7 +81,7 @@ def training_step_calls(model_name):
     """{list entry: calls} of one training step of `model_name` (smoke size, CPU, no pretrained weights)."""
     from mmengine.runner import Runner
 
-    from ..command_line import build_config
+    from ..run_config import build_config
     from ..experiments import load_script
     from ..project_runner import build_model
     script = load_script(model_name)

@@ -25,7 +25,7 @@ import sys
 import torch
 
 from .. import mmcv_ops
-from ..config import REPO_ROOT
+from ..paths import REPO_ROOT
 from ..experiments import all_names
 
 OUT_DIR = os.path.join(REPO_ROOT, 'docs', 'gpu_check')

@@ -20,7 +20,7 @@ import platform
 import subprocess
 import sys
 
-from ..config import REPO_ROOT
+from ..paths import REPO_ROOT
 from ..experiments import all_names
 
 OPS_MODELS = ('psanet', 'mask2former', 'maskformer')  # the three that call MMCV's ops

@@ -6,7 +6,7 @@ import os
 import re
 
 from ..checkpoints import load_checkpoint_file, recorded_config
-from ..cli import rerun_command
+from ..arguments import rerun_command
 from ..errors import UserError
 from .longer_schedule import extended_schedule
 

@@ -2,7 +2,7 @@
 it resumes (minutes at iteration 150k). This loop skips the sampler's indices instead: the next step starts in
 seconds, on the same samples an uninterrupted run would see, with the same augmentations: the training set is
 wrapped in reproducibility.SeededSamples and gets each index with its position in the stream. Set as the config's
-train_cfg.type by command_line.py."""
+train_cfg.type by run_config.py (the project policy)."""
 import itertools
 
 from mmengine.dataset import InfiniteSampler
@@ -35,16 +35,16 @@ class FastResumeLoop(IterBasedTrainLoop):
         sampler.seed = self.runner.seed
         if isinstance(dataset, SeededSamples):
             dataset.seed = self.runner.seed
-        trained = self._iter * self.dataloader.batch_size
+        trained = self.iter * self.dataloader.batch_size
         indices = itertools.islice(compat.sampler_indices_of_rank(sampler), trained, None)
         sampler.indices = positioned(indices, trained) if isinstance(dataset, SeededSamples) else indices
         self.dataloader_iterator = compat.infinite_dataloader_iterator(self.dataloader)
-        while self._iter < self._max_iters and not self.stop_training:
+        while self.iter < self.max_iters and not self.stop_training:
             self.runner.model.train()
             self.run_iter(next(self.dataloader_iterator))
-            self._decide_current_val_interval()
-            if (self.runner.val_loop is not None and self._iter >= self.val_begin and not self.stop_training
-                    and (self._iter % self.val_interval == 0 or self._iter == self._max_iters)):
+            compat.decide_current_val_interval(self)
+            if (self.runner.val_loop is not None and self.iter >= self.val_begin and not self.stop_training
+                    and (self.iter % self.val_interval == 0 or self.iter == self.max_iters)):
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')

@@ -1,19 +1,27 @@
 """A grown --iters on a run whose checkpoint recorded a shorter schedule: continue with the recorded LR schedule
 (--keep-schedule), stretch it to the new length (--stretch-schedule), or, where the recorded one has ended or ends
 at an LR of 0, stop and name the choices. And the LR a schedule gives at an iteration, replayed without the model."""
-from ..cli import rerun_command
+from typing import NamedTuple
+
+from ..arguments import rerun_command
 from ..errors import UserError
 
 
 STRETCH, KEEP = 'stretch', 'keep'  # --stretch-schedule, --keep-schedule
 
 
+class ScheduleGrowth(NamedTuple):
+    """What a grown --iters does to the LR schedule of a resumed run."""
+    how: str   # STRETCH or KEEP
+    note: str  # the line the run logs about it
+
+
 def extended_schedule(old_cfg, new_cfg, checkpoint, choice):
-    """When --iters grew beyond the recorded max_iters: (what to do, the log line). MMEngine's resume keeps the
+    """When --iters grew beyond the recorded max_iters: its ScheduleGrowth. MMEngine's resume keeps the
     recorded schedule, so past its end the LR stays at its final value; where that schedule has already ended, or
     ends at an LR of 0, continuing would train on at a dead LR: stop and name the choices, unless one was made.
     KEEP: the recorded schedule (its final LR on). STRETCH: the schedule of new_cfg, at this iteration, as if the
-    run had been planned at the new length (runner.continue_with_new_config does it). None: no growth."""
+    run had been planned at the new length (the config's resume_with_new_config does it). None: no growth."""
     old_max, new_max = old_cfg.train_cfg.max_iters, new_cfg.train_cfg.max_iters
     if new_max <= old_max:
         return None
@@ -25,13 +33,15 @@ def extended_schedule(old_cfg, new_cfg, checkpoint, choice):
     grown = f'--iters grew from {old_max} to {new_max}'
     if choice == STRETCH:
         stretched_lr = _lr_after(new_cfg.get('param_scheduler') or [], initial_lr, done)
-        return STRETCH, (f'{grown}: --stretch-schedule continues with the LR schedule of a {new_max}-iteration run '
-                         f'at iteration {done}: the learning rate goes from {lr_now:.3g} to {stretched_lr:.3g}')
+        return ScheduleGrowth(STRETCH, f'{grown}: --stretch-schedule continues with the LR schedule of a '
+                                       f'{new_max}-iteration run at iteration {done}: the learning rate goes from '
+                                       f'{lr_now:.3g} to {stretched_lr:.3g}')
     ended = done >= end
     if not (ended or final_lr == 0) or choice == KEEP:
-        return KEEP, (f'{grown}: the run continues with the LR schedule recorded in its checkpoint, which ends at '
-                      f'iteration {end}; after that the learning rate stays at its final value ({final_lr:.3g}). For '
-                      f'one schedule over all {new_max} iterations, start over with --restart.')
+        return ScheduleGrowth(KEEP, f'{grown}: the run continues with the LR schedule recorded in its checkpoint, '
+                                    f'which ends at iteration {end}; after that the learning rate stays at its final '
+                                    f'value ({final_lr:.3g}). For one schedule over all {new_max} iterations, start '
+                                    f'over with --restart.')
     why = (f'its LR schedule ended at iteration {end}' if ended else
            f'its LR schedule ends at iteration {end} with a learning rate of 0')
     stretched_lr = _lr_after(new_cfg.get('param_scheduler') or [], initial_lr, done)

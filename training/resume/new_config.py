@@ -1,7 +1,7 @@
 """--resume-with-new-config: continue a run from its checkpoint's weights, iteration, seed and optimizer moments,
 with the edited config's hyper-parameters and LR schedule (as at this iteration)."""
 from .. import compat
-from ..cli import rerun_command
+from ..arguments import rerun_command
 from ..errors import UserError
 from ..hooks import unwrapped
 from .longer_schedule import replayed_schedules
@@ -78,5 +78,5 @@ def _fast_forward_schedule(runner, iteration):
     for scheduler, replay in zip(schedulers, replayed):
         state = replay.state_dict()
         state['base_values'] = list(initial)
-        state['_last_value'] = [group['lr'] for group in groups]
+        compat.set_last_scheduled_values(state, [group['lr'] for group in groups])
         scheduler.load_state_dict(state)

@@ -9,12 +9,13 @@ import sys
 def parse_args(name, argv=None):
     from mmengine.config import DictAction
 
+    from .paths import DATA_ROOT, WORK_DIR, work_dir_for
     from .smoke import SMOKE_DATA_ROOT
     parser = argparse.ArgumentParser(
         description=f'Train {name} on ADE20K (train_{name}.py). Run it again to continue from the last checkpoint.')
-    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default work_dirs/{name}_ade20k); '
+    parser.add_argument('--work-dir', help=f'where checkpoints and logs go (default {work_dir_for(WORK_DIR, name)}); '
                                            '{name} in it stands for the model\'s name')
-    parser.add_argument('--data-root', help='ADEChallengeData2016 directory (default data/ade/ADEChallengeData2016)')
+    parser.add_argument('--data-root', help=f'ADEChallengeData2016 directory (default {DATA_ROOT})')
     parser.add_argument('--iters', type=int, help="total training iterations (default: the script's max_iters)")
     parser.add_argument('--total-batch', type=int, metavar='N',
                         help='images per optimizer step: keeps the batch per GPU and accumulates gradients over '
