@@ -19,7 +19,7 @@ TEST_WORKERS ?= 2
 install: $(INSTALLED)
 
 $(INSTALLED): requirements.txt tests/requirements.txt tools/install.sh training/install/plan.py \
-		training/install/check.py training/cuda_env.py training/mmcv_ops.py training/mmcv_ext_pytorch.py
+		training/install/check.py training/paths.py training/cuda_env.py training/mmcv_ops.py training/mmcv_ext_pytorch.py
 	rm -f .venv/.installed*
 	EXTRA_REQUIREMENTS=tests/requirements.txt bash tools/install.sh
 	touch $@
