@@ -1,4 +1,4 @@
-"""tools/benchmark.py (training/measure/benchmark.py) and the speed switches (training/speed.py). Timings are printed,
+"""tools/benchmark.py (training/measure/: benchmark.py, its command line; training_speed.py, timing.py...) and the speed switches (training/speed.py). Timings are printed,
 never asserted."""
 import json
 import math
@@ -46,7 +46,7 @@ def test_paired_benchmark_steps_both_sides_in_one_process_and_crosses_over(tiny_
 
 
 def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
-    from training.measure.benchmark import Turns
+    from training.measure.timing import Turns
     turns, order = Turns(['ours', 'official']), []
 
     def side(label, steps, fails_at=None):
@@ -72,10 +72,10 @@ def test_turns_let_one_side_step_at_a_time_and_a_failed_side_drop_out():
 
 
 def test_benchmark_names_the_official_config_and_rejects_unknown_models():
-    from training.measure import benchmark
-    assert benchmark.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
-    assert benchmark.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
-    assert benchmark.official_base('vit_deit') is None  # ported from its authors' code: no MMSeg recipe
+    from training.measure import training_speed
+    assert training_speed.official_base('fcn') == 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
+    assert training_speed.official_base('stdc') is None  # adapted from Cityscapes: nothing official to compare
+    assert training_speed.official_base('vit_deit') is None  # ported from its authors' code: no MMSeg recipe
     result = run_tool('tools/benchmark.py', 'fcnn')
     assert result.returncode == 2 and 'unknown model(s) fcnn' in result.stderr
 
@@ -142,9 +142,9 @@ def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path
 
 def test_amp_is_compared_in_the_same_precision_on_both_sides(monkeypatch):
     from training import speed
-    from training.measure import benchmark
+    from training.measure import benchmark, training_speed
     monkeypatch.setattr(speed, 'amp_dtype', lambda: 'bfloat16')  # as on an H100
     args = benchmark.parse_args(['fcn', '--amp'])
-    official = benchmark.official_config('fcn', args, 10)
+    official = training_speed.official_config('fcn', args, 10)
     assert official.optim_wrapper.type == 'AmpOptimWrapper' and official.optim_wrapper.dtype == 'bfloat16'
-    assert benchmark.our_config('fcn', args, 10).optim_wrapper.dtype == 'bfloat16'
+    assert training_speed.our_config('fcn', args, 10).optim_wrapper.dtype == 'bfloat16'

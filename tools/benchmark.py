@@ -6,7 +6,7 @@
     python tools/benchmark.py all --vs-official --markdown bench.md
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
 
-The measurement itself: training/measure/benchmark.py.
+The measurements themselves: training/measure/ (benchmark.py is their command line).
 """
 import os
 import sys
