@@ -5,28 +5,65 @@ import pytest
 from conftest import final_miou, run_script
 
 
-# A fixed seed: the verdict must not depend on the draw. With these few iterations from scratch it can (vit_deit
-# reached 30.4 mIoU with seed 0 and 17.9 with seed 1, measured 2026-12-01), while a broken pipeline fails with any.
+# A fixed seed, and thresholds set from the spread across seeds, not from one machine's run. The run is seeded, but its
+# number still moves with the machine (vit_deit at 60 iterations, seed 0: 30.4 mIoU where its threshold was set, 19.40
+# on a fresh machine of the same kind, which failed a threshold of 20). So each case's least mIoU is half the lowest of
+# five seeds (0-4) measured on one machine (`python tests/test_learning.py` measures them again), rounded down: the
+# spread across seeds is at least as wide as the one across machines for one seed, and half of its lowest is far
+# above any untrained (lr 0) run, which an untrained model or a broken loss stays at (so the test can still fail).
+# Measured 2026-12-07, AMD EPYC, one thread per run (mIoU after training, seeds 0-4; untrained: the highest of five):
+#   fcn       120 it.:  63.89 71.02 62.86 65.51 73.57  lowest 62.86 -> least 31;  untrained <= 0.06
+#   vit_deit  100 it.:  42.26 40.29 42.93 35.54 42.23  lowest 35.54 -> least 17;  untrained  = 0.00
+#   sem_fpn    40 it.:  40.68 39.21 40.02 49.56 52.48  lowest 39.21 -> least 19;  untrained <= 0.50
+# (vit_deit trained 60 iterations before: 19.40 24.71 36.47 10.17 14.71, too wide a spread for any useful bar; at
+# 100 iterations it is 35.5-42.9.)
 SEED = 'randomness.seed=0'
 CASES = {  # model: (iterations, learning rate for a short run from scratch, least mIoU after it)
-    'fcn': (120, None, 30),        # the recipe's LR
-    'vit_deit': (60, 2e-4, 20),    # recipe 2e-5 is for a pretrained ViT over 160k iterations
-    'sem_fpn': (40, 3e-4, 20),     # recipe 1e-4, likewise for a pretrained Swin
+    'fcn': (120, None, 31),        # the recipe's LR
+    'vit_deit': (100, 2e-4, 17),   # recipe 2e-5 is for a pretrained ViT over 160k iterations
+    'sem_fpn': (40, 3e-4, 19),     # recipe 1e-4, likewise for a pretrained Swin
 }
+SPREAD_SEEDS = range(5)
+
+
+def untrained_and_trained(model, work_dir, seed_option=SEED):
+    """(mIoU untrained, mIoU trained) of `model` on the tiny subset; untrained: one step at lr 0 (only BatchNorm
+    statistics move), then the same validation."""
+    iters, lr, _ = CASES[model]
+    lr_option = [f'optim_wrapper.optimizer.lr={lr}'] if lr else []
+    untrained = run_script(model, '--smoke', '--iters', 1, '--work-dir', work_dir / 'untrained',
+                           '--cfg-options', 'optim_wrapper.optimizer.lr=0', seed_option)
+    assert untrained.returncode == 0, untrained.stderr[-5000:]
+    trained = run_script(model, '--smoke', '--iters', iters, '--work-dir', work_dir / 'trained',
+                         '--cfg-options', *lr_option, seed_option)
+    assert trained.returncode == 0, trained.stderr[-5000:]
+    return final_miou(untrained.stdout), final_miou(trained.stdout)
 
 
 @pytest.mark.parametrize('model', [pytest.param(model, marks=pytest.mark.slow(minutes)) for model, minutes in
-                                   (('vit_deit', 4), ('fcn', 3), ('sem_fpn', 2.5))])  # (minutes: conftest.py)
+                                   (('vit_deit', 5), ('fcn', 3), ('sem_fpn', 2.5))])  # (minutes: conftest.py)
 def test_model_learns_the_tiny_subset(model, tiny_ade, tmp_path):
-    iters, lr, least = CASES[model]
-    lr_option = [f'optim_wrapper.optimizer.lr={lr}'] if lr else []
-    # untrained: one step at lr 0 (only BatchNorm statistics move), then the same validation
-    untrained = run_script(model, '--smoke', '--iters', 1, '--work-dir', tmp_path / 'untrained',
-                           '--cfg-options', 'optim_wrapper.optimizer.lr=0', SEED)
-    assert untrained.returncode == 0, untrained.stderr[-5000:]
-    trained = run_script(model, '--smoke', '--iters', iters, '--work-dir', tmp_path / 'trained',
-                         '--cfg-options', *lr_option, SEED)
-    assert trained.returncode == 0, trained.stderr[-5000:]
-    before, after = final_miou(untrained.stdout), final_miou(trained.stdout)
+    iters, _, least = CASES[model]
+    before, after = untrained_and_trained(model, tmp_path)
     print(f'{model}: mIoU untrained {before:.2f}, after {iters} iterations {after:.2f}')
+    assert before < least  # the bar is one an untrained model fails
     assert after >= least and after >= 3 * before, (before, after)
+
+
+if __name__ == '__main__':  # the spread the thresholds come from: python tests/test_learning.py [model ...]
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from conftest import SERVER
+    try:
+        for model in sys.argv[1:] or CASES:
+            runs = []
+            for seed in SPREAD_SEEDS:
+                with tempfile.TemporaryDirectory() as work_dir:
+                    runs.append(untrained_and_trained(model, Path(work_dir), f'randomness.seed={seed}'))
+            print(f'{model} {CASES[model][0]} it.: ' + ' '.join(f'{after:.2f}' for _, after in runs)
+                  + f'  lowest {min(after for _, after in runs):.2f} -> least {int(min(a for _, a in runs) / 2)}; '
+                  f'untrained <= {max(before for before, _ in runs):.2f}', flush=True)
+    finally:
+        SERVER.close()

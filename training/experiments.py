@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from .paths import REPO_ROOT, script_path
+from .paths import script_path
 from .errors import UserError
 
 
@@ -26,7 +26,7 @@ def name_of_config_function(config_function):
 
 def all_names():
     """Every experiment at the repository root, sorted."""
-    return sorted(name_of(path) for path in glob.glob(os.path.join(REPO_ROOT, 'train_*.py')))
+    return sorted(name_of(path) for path in glob.glob(script_path('*')))
 
 
 def load_script(name):
