@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument('--out', default='results.md', help='Markdown table (the chart goes beside it, .png)')
     parser.add_argument('--html', metavar='FILE', help='also one self-contained HTML page of the runs')
     args = parser.parse_args(argv)
-    runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, os.path.basename(work_dir_for(WORK_DIR, '*'))))))
+    runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, os.path.basename(work_dir_for(WORK_DIR, '*')))))
     lines = write_summary([(model_of_work_dir(work_dir), work_dir) for work_dir in runs], args.out, args.html)
     if not lines:
         where = ' '.join(args.runs) if args.runs else f'{args.work_dirs}/*_ade20k/'

@@ -1,6 +1,5 @@
 """One script's training as a job submitit runs: the command, its error line, what happens before a time limit, and
 what the job's end means for its run."""
-import os
 import signal
 import subprocess
 import sys
