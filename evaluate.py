@@ -16,6 +16,7 @@ from training.checkpoints import checkpoint_trust
 from training.config import data_root_of, set_data_root
 from training.data.dataset_check import check_data_root
 from training.errors import exit_code
+from training.precision import inference_precision
 from training.trained import load_trained
 
 
@@ -36,8 +37,10 @@ def _register_per_class_metric():
             return metrics
 
 
-def evaluate(path, model=None, data_root=None, aug_test=False):
-    """{'aAcc', 'mIoU', 'mAcc', 'IoU.<class>'...} of a checkpoint (or a work dir's best) on ADE20K val."""
+def evaluate(path, model=None, data_root=None, aug_test=False, amp=False):
+    """{'aAcc', 'mIoU', 'mAcc', 'IoU.<class>'...} of a checkpoint (or a work dir's best) on ADE20K val; `amp`:
+    under autocast (bf16 on the CPU)."""
+    import torch
     from mmengine.runner import Runner
     checkpoint_path, checkpoint, cfg = load_trained(path, model)
     del checkpoint
@@ -55,7 +58,9 @@ def evaluate(path, model=None, data_root=None, aug_test=False):
     cfg.load_from, cfg.resume, cfg.launcher = checkpoint_path, False, 'none'
     cfg.default_hooks.pop('visualization', None)
     with checkpoint_trust(checkpoint_path):
-        metrics = Runner.from_cfg(cfg).test()
+        runner = Runner.from_cfg(cfg)
+        with inference_precision('cuda' if torch.cuda.is_available() else 'cpu', amp):
+            metrics = runner.test()
     return checkpoint_path, metrics
 
 
@@ -86,11 +91,13 @@ def main(argv=None):
     parser.add_argument('--model', help='configs/<model>.py to use when the checkpoint does not record its config')
     parser.add_argument('--data-root', help='ADEChallengeData2016 directory (default: the one it was trained with)')
     parser.add_argument('--aug-test', action='store_true', help="MMSeg's flip + multi-scale test")
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast on the CPU, on a GPU bf16 where supported, else fp16')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
 
     def evaluate_and_report():
-        checkpoint_path, metrics = evaluate(args.checkpoint, args.model, args.data_root, args.aug_test)
+        checkpoint_path, metrics = evaluate(args.checkpoint, args.model, args.data_root, args.aug_test, args.amp)
         write_reports(checkpoint_path, metrics, args.aug_test)
         return 0
     return exit_code(evaluate_and_report, args.debug)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from training.errors import UserError, exit_code
+from training.precision import inference_precision
 from training.trained import load_trained
 from training.visualization import legend
 
@@ -41,11 +42,13 @@ def load_model(path, model=None, device='cpu'):
     return segmentor, checkpoint_path
 
 
-def segment(segmentor, image_path, out_dir):
-    """Writes the mask and the overlay of one image; returns their paths and the classes present."""
+def segment(segmentor, image_path, out_dir, amp=False):
+    """Writes the mask and the overlay of one image; returns their paths and the classes present. `amp`: under
+    autocast (bf16 on the CPU)."""
     from mmseg.apis import inference_model
     classes, palette = segmentor.dataset_meta['classes'], np.asarray(segmentor.dataset_meta['palette'], np.uint8)
-    labels = inference_model(segmentor, image_path).pred_sem_seg.data[0].cpu().numpy()
+    with inference_precision(next(segmentor.parameters()).device.type, amp):
+        labels = inference_model(segmentor, image_path).pred_sem_seg.data[0].cpu().numpy()
     mask = palette[labels]
     image = np.asarray(Image.open(image_path).convert('RGB'))
     overlay = (0.5 * image + 0.5 * mask).astype(np.uint8)
@@ -67,6 +70,8 @@ def main(argv=None):
     parser.add_argument('--out', default='predictions', help='output folder (default: predictions/)')
     parser.add_argument('--model', help='configs/<model>.py to use when the checkpoint does not record its config')
     parser.add_argument('--device', default='cpu', help='cpu (default) or cuda')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast on the CPU, on a GPU bf16 where supported, else fp16')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
 
@@ -78,7 +83,7 @@ def main(argv=None):
         segmentor, checkpoint_path = load_model(args.checkpoint, args.model, args.device)
         os.makedirs(args.out, exist_ok=True)
         for image_path in images:
-            mask, overlay, present = segment(segmentor, image_path, args.out)
+            mask, overlay, present = segment(segmentor, image_path, args.out, args.amp)
             print(f'{image_path}: {overlay} ({", ".join(present[:6])}{" ..." if len(present) > 6 else ""})')
         return 0
     return exit_code(segment_all, args.debug)

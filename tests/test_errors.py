@@ -39,12 +39,6 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode != 0 and 'Traceback' in result.stderr and 'UserError' in result.stderr
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the message shown without a GPU')
-def test_amp_without_gpu(tiny_ade, tmp_path):
-    result = run_script('fcn', '--smoke', '--amp', '--work-dir', tmp_path / 'w')
-    _assert_user_error(result, '--amp needs a CUDA GPU')
-
-
 def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(tiny_ade, tmp_path):
     work_dir = tmp_path / 'w'
     result = run_script('fcn', '--smoke', '--iters', 4, '--work-dir', work_dir, '--cfg-options',

@@ -22,7 +22,8 @@ def parse_args(name, argv=None):
                              'N / (GPUs x batch per GPU) iterations; --iters and the LR schedule then count '
                              'optimizer steps, as the official recipe does')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed-precision training (needs a CUDA GPU): bf16 where supported, else fp16')
+                        help='mixed-precision training: on a GPU bf16 where supported, else fp16 with loss scaling; '
+                             'on the CPU bf16 autocast (fp32 weights either way; a run continues with or without it)')
     parser.add_argument('--compile', action='store_true', help='torch.compile the training step (slow first steps)')
     parser.add_argument('--channels-last', action='store_true', help='NHWC memory format for conv layers')
     parser.add_argument('--no-tf32', action='store_true',

@@ -188,7 +188,7 @@ def set_schedule_length(cfg, iters):
         cfg.param_scheduler = schedulers
 
 
-# ---- pretrained weights and precision ----------------------------------------------------------
+# ---- pretrained weights ----------------------------------------------------------
 def pretrained_ref(model_cfg):
     """(dict, key) holding the backbone's pretrained file: model.pretrained or backbone.init_cfg."""
     if model_cfg.get('pretrained'):
@@ -204,11 +204,3 @@ def drop_pretrained(model_cfg):
     if pretrained_ref(model_cfg):
         model_cfg.backbone.init_cfg = None
 
-
-def use_cpu_safe_optim_wrapper(cfg):
-    """MMEngine's AmpOptimWrapper asserts a GPU; without one, train in fp32 with the same optimizer."""
-    import torch
-    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'OptimWrapper'
-        for key in ('loss_scale', 'dtype', 'use_fsdp'):
-            cfg.optim_wrapper.pop(key, None)

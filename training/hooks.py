@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from . import mmcv_ops
 from .checkpoints import last_good_checkpoint
 from .errors import UserError
+from .precision import precision_line
 from .pretrained import check_loaded
 
 
@@ -16,7 +17,7 @@ def unwrapped(model):
 
 
 class BeforeTheFirstStep(Hook):
-    """After the weights are initialised, before the first step: the log says which MMCV ops run and how many
+    """After the weights are initialised, before the first step: the log says the precision, which MMCV ops run and how many
     pretrained tensors loaded (`pretrained`: a pretrained.PretrainedFile); a CUDA run checks the compiled kernels the
     model needs."""
 
@@ -27,6 +28,7 @@ class BeforeTheFirstStep(Hook):
 
     def before_train(self, runner):
         model = unwrapped(runner.model)
+        runner.logger.info(precision_line(runner.cfg.optim_wrapper))
         runner.logger.info(mmcv_ops.ops_line())
         if self.pretrained is not None:
             runner.logger.info(check_loaded(model.backbone, self.pretrained))

@@ -20,13 +20,13 @@ import torch
 
 from . import speed, visualization
 from .arguments import parse_args
-from .config import (data_root_of, drop_pretrained, pretrained_ref, set_data_root, set_schedule_length,
-                     sync_pipelines, use_cpu_safe_optim_wrapper)
+from .config import data_root_of, drop_pretrained, pretrained_ref, set_data_root, set_schedule_length, sync_pipelines
 from .data.dataset_check import check_data
 from .errors import UserError
 from .experiments import name_of_config_function
 from .launch import check_device, set_distributed_config, start_process_group, world_size
 from .paths import UNNAMED_WORK_DIR, script_file, work_dir_for
+from .precision import set_precision
 from .pretrained import PretrainedFile, prepare_for
 from .reproducibility import make_this_process_deterministic, set_seed
 from .resume.fast_loop import FastResumeLoop
@@ -126,10 +126,7 @@ def fit_this_machine(cfg, args, name, preview):
             make_this_process_deterministic()
         check_data(data_root_of(cfg), name, generate_tiny=args.smoke)
         check_device(args.smoke, args.allow_cpu)
-    if args.amp and not torch.cuda.is_available():
-        raise UserError('--amp needs a CUDA GPU, and none is visible here (torch.cuda.is_available() is False). '
-                        'Run without --amp.')
-    use_cpu_safe_optim_wrapper(cfg)
+    set_precision(cfg, args.amp)
     set_distributed_config(cfg)
     if not preview:
         speed.set_tf32(not args.no_tf32)

@@ -27,8 +27,9 @@ def loader_workers():
 
 
 def amp_dtype():
-    """bf16 where the GPU supports it (fp32's range: no overflow), else fp16, which needs the dynamic loss scaling
-    apply() sets (MMEngine's GradScaler stays on with bf16 too, where it never has to scale down)."""
+    """--amp's dtype on a GPU: bf16 where it is supported (fp32's range: no overflow), else fp16, which needs the
+    dynamic loss scaling precision.set_precision sets (MMEngine's GradScaler stays on with bf16 too, where it never
+    has to scale down)."""
     return 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float16'
 
 
@@ -39,15 +40,12 @@ def set_tf32(enabled):
 
 
 def apply(cfg, args):
-    """The speed settings of the command line (args.amp, args.compile, args.smoke) and the defaults."""
+    """The speed settings of the command line (args.compile, args.smoke) and the defaults (--amp: precision.py, for
+    this machine)."""
     workers = 0 if args.smoke else loader_workers()  # a few smoke steps: starting workers costs more than it saves
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = workers
         cfg[loader].persistent_workers = workers > 0
         cfg[loader].pin_memory = torch.cuda.is_available()
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.dtype = amp_dtype()
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.compile:
         cfg.compile = True  # MMEngine compiles the model's train_step with torch.compile

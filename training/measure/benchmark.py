@@ -7,6 +7,7 @@ validation_report_cost.py); the timing machinery they share: timing.py.
     python tools/benchmark.py all --vs-official --markdown bench.md
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
     python tools/benchmark.py --validation-report        # what the validation's panels and per-class IoU cost
+    python tools/benchmark.py fcn swin --amp-agreement   # fp32 and --amp (bf16 on the CPU) learn the same?
 
 Ours is exactly the config train_<model>.py trains with (its config() + the command-line switches);
 official is MMSeg's config as tools/train.py would run it, plus only the protocol overrides (data root,
@@ -19,6 +20,7 @@ import json
 
 from ..experiments import all_names
 from ..smoke import SMOKE_DATA_ROOT
+from .amp_agreement import amp_agreement
 from .data_pipeline import data_pipeline
 from .training_speed import child_argv, compare, markdown, measure, measure_paired
 from .validation_report_cost import validation_report_cost
@@ -50,6 +52,9 @@ def parse_args(argv=None):
     parser.add_argument('--validation-report', action='store_true',
                         help="time fcn's validation on ADE-size images with and without the prediction panels and "
                              'per-class IoU (training/visualization.py)')
+    parser.add_argument('--amp-agreement', action='store_true',
+                        help='for the named models: --smoke --iters 40 in fp32 and with --amp (bf16 on the CPU) from '
+                             'one seed, and fp32 from another: how far the loss curves differ, and the mIoU')
     parser.add_argument('--paired', action='store_true',
                         help='with --vs-official: both sides in one process, one training step each in turn, so '
                              'both see the same machine state (the tightest ratio; no memory figures)')
@@ -77,6 +82,10 @@ def main(argv=None):
         print(json.dumps(data_pipeline(args)), flush=True)
     if args.validation_report:
         print(json.dumps(validation_report_cost(args)), flush=True)
+    if args.amp_agreement:
+        for model in args.models:
+            print(json.dumps(amp_agreement(model)), flush=True)
+        return 0
     results = []
     for model in args.models:
         results.append(compare(model, args, child_argv(args)))

@@ -12,12 +12,12 @@ import tempfile
 import threading
 
 from .. import speed
-from ..config import (crop_size_of, drop_pretrained, set_crop_size, set_data_root, set_schedule_length,
-                     use_cpu_safe_optim_wrapper)
+from ..config import crop_size_of, drop_pretrained, set_crop_size, set_data_root, set_schedule_length
 from ..data.dataset_check import check_data
 from ..experiments import load_script, official_mmseg_config, official_of
 from ..hooks import unwrapped
 from ..paths import REPO_ROOT
+from ..precision import set_precision
 from ..project_runner import build_runner
 from ..run_config import build_config
 from ..smoke import SMOKE_DATA_ROOT
@@ -45,7 +45,9 @@ def our_config(model, args, iters):
     argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
                                    ('--channels-last', args.channels_last)) if on]
     script = load_script(model)
-    return build_config(script.config, script.OFFICIAL, argv)[0]
+    cfg = build_config(script.config, script.OFFICIAL, argv)[0]
+    set_precision(cfg, args.amp)  # as it trains on this machine (run_config's machine step)
+    return cfg
 
 
 def official_config(model, args, iters):
@@ -79,7 +81,8 @@ def prepare(model, side, args, turns=None, label=None):
     from mmengine.runner import Runner
     check_data(args.data_root, model, generate_tiny=args.data_root == SMOKE_DATA_ROOT)
     cfg = (our_config if side == 'ours' else official_config)(model, args, args.warmup + args.iters)
-    use_cpu_safe_optim_wrapper(cfg)
+    if side == 'official':  # on this machine, in our precision (on the CPU: bf16 autocast, as ours)
+        set_precision(cfg, args.amp)
     crop = crop_size(args, cfg)
     if (crop, crop) != crop_size_of(cfg):
         set_crop_size(cfg, (crop, crop))  # the resizes scale with it

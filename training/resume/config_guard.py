@@ -12,9 +12,10 @@ from .longer_schedule import extended_schedule
 
 TRAINING_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_dataloader', 'train_cfg', 'auto_scale_lr')
 # keys of those that do not change what is trained: weights a checkpoint overrides anyway, where the data
-# lives, loader speed settings, and when to validate
+# lives, loader speed settings, when to validate, and the precision (--amp is a speed switch: precision.py)
 NOT_TRAINING = re.compile(r'(^|\.)(init_cfg|pretrained|data_root|num_workers|persistent_workers|pin_memory)(\.|$)'
-                          r'|^train_cfg\.(type|val_interval|val_begin|dynamic_intervals)$')
+                          r'|^train_cfg\.(type|val_interval|val_begin|dynamic_intervals)$'
+                          r'|^optim_wrapper\.(type|dtype|loss_scale|use_fsdp)$')
 SCHEDULE_POSITIONS = re.compile(r'^(train_cfg\.max_iters|param_scheduler\.\d+\.(begin|end|milestones\.\d+))$')
 SHOWN_CHANGES = 10
 
