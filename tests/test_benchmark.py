@@ -1,5 +1,5 @@
-"""tools/benchmark.py (training/measure/: benchmark.py, its command line; training_speed.py, timing.py...) and the speed switches (training/speed.py). Timings are printed,
-never asserted."""
+"""tools/benchmark.py (training/measure/: benchmark.py, its command line; training_speed.py, timing.py...) and the
+speed switches (training/speed.py). Timings are printed, never asserted."""
 import json
 import math
 import threading

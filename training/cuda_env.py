@@ -62,8 +62,8 @@ def gpu_problem(torch_version, torch_cuda, driver, make_prefix=''):
     variables the fix's `make install` keeps (e.g. 'MMCV_OPS=compiled ')."""
     needed = driver_too_old(torch_cuda, driver)
     if needed:
-        return GpuProblem('driver', f'its NVIDIA driver {driver} is older than torch {torch_version} (CUDA {torch_cuda}) '
-                                    f'needs (>= {needed})',
+        return GpuProblem('driver', f'its NVIDIA driver {driver} is older than torch {torch_version} '
+                                    f'(CUDA {torch_cuda}) needs (>= {needed})',
                           f'Update the NVIDIA driver to {needed} or newer, or keep a torch built for your driver with '
                           f'{make_prefix}SYSTEM_TORCH=1 make install')
     if not torch_cuda:

@@ -17,9 +17,9 @@ def unwrapped(model):
 
 
 class BeforeTheFirstStep(Hook):
-    """After the weights are initialised, before the first step: the log says the precision, which MMCV ops run and how many
-    pretrained tensors loaded (`pretrained`: a pretrained.PretrainedFile); a CUDA run checks the compiled kernels the
-    model needs."""
+    """After the weights are initialised, before the first step: the log says the precision, which MMCV ops run and
+    how many pretrained tensors loaded (`pretrained`: a pretrained.PretrainedFile); a CUDA run checks the compiled
+    kernels the model needs."""
 
     priority = 'LOWEST'
 
