@@ -16,9 +16,6 @@ from mmengine.registry import OPTIM_WRAPPERS
 
 from . import speed
 
-AMP_WRAPPERS = ('AmpOptimWrapper', 'CpuAmpOptimWrapper')
-
-
 @OPTIM_WRAPPERS.register_module(force=True)
 class CpuAmpOptimWrapper(OptimWrapper):
     """OptimWrapper whose forward pass (and loss) run under the CPU's autocast in `dtype` (bf16); fp32 master
@@ -72,5 +69,5 @@ def precision_line(optim_wrapper_cfg):
     if kind == CpuAmpOptimWrapper.__name__:
         return f'precision: {dtype} autocast on the CPU (--amp; weights, gradients and optimizer state in float32)'
     if kind == 'AmpOptimWrapper':
-        return f'precision: {dtype or "float16"} autocast on CUDA (--amp; float32 weights, loss scaling)'
+        return f'precision: {dtype or "float16"} autocast on CUDA (AmpOptimWrapper: float32 weights, loss scaling)'
     return f'precision: float32 on {"CUDA" if torch.cuda.is_available() else "the CPU"} (--amp for mixed precision)'
