@@ -37,7 +37,6 @@ def run(name, config_function, official, args):
     if start.checkpoint:
         print(f'continuing from {start.checkpoint} (use --restart to start over)', file=sys.stderr)
     runner, last_validation = build_runner(cfg, run_config.pretrained, name)
-    del run_config  # (the pretrained file's tensors go once the hook has counted them)
     if start.schedule_note:
         runner.logger.info(start.schedule_note)
     stopped_by = train_keeping_what_is_done(runner, cfg)
