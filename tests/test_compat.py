@@ -137,6 +137,28 @@ def test_python_runs_its_exit_functions_on_request():
     assert child.stdout == 'ran\n', child.stderr[-2000:]
 
 
+def test_torch_dynamo_counts_graphs_and_breaks_and_keeps_a_recompile_limit():
+    """--compile's reach into Dynamo (training/compiling.py): the recompile limit, the counters, the mmseg head whose
+    per-pixel loss modules it compiles."""
+    import torch
+    assert hasattr(torch._dynamo.config, 'recompile_limit'), _changed('torch', 'torch._dynamo.config.recompile_limit')
+    compat.reset_dynamo()
+    try:
+        def with_a_break(x):
+            x = x + 1
+            torch._dynamo.graph_break()
+            return x * 2
+
+        torch.compile(with_a_break, backend='eager')(torch.ones(2))
+        counts = compat.dynamo_counts()
+    finally:
+        compat.reset_dynamo()
+    assert counts['graphs'] == 2 and counts['graph_breaks'] == 1, _changed('torch', f'torch._dynamo.utils.counters '
+                                                                                   f'(read: {counts})')
+    assert counts['first_break'], _changed('torch', 'the graph break reasons in torch._dynamo.utils.counters')
+    assert compat.dynamo_counts() == dict(graphs=0, graph_breaks=0, first_break=None)
+
+
 @pytest.mark.parametrize('package', sorted(compat.PINNED))
 def test_every_pinned_release_is_the_one_installed(package):
     """Where one differs (an upgrade), the tests above are the ones to read first."""

@@ -7,10 +7,13 @@
 # In this order, each result saved as it comes (docs/gpu_check*, docs/gpu_report/, and $OUT when set):
 #   1. the environment: driver, GPU, Python, torch and where it lives, compilers, pybind11 headers;
 #   2. the default install (SYSTEM_TORCH=1: the machine's torch), with the pure-PyTorch ops: no build;
-#   3. make gpu-check's op checks, then fcn and the three models that call MMCV's ops at 512x512, fp32 and --amp;
-#   4. where a compiled MMCV wheel for this machine is carried or cached: MMCV_OPS=compiled into .venv-compiled,
+#   3. --compile at 512x512: fcn, segformer, mask2former and swin, eager against --compile against --compile with
+#      CUDA graphs (reduce-overhead) and official MMSeg, paired in one process, --amp first, then fp32
+#      (COMPILE_MINUTES of the budget, default 5; docs/gpu_report/compile_*.txt);
+#   4. make gpu-check's op checks, then fcn and the three models that call MMCV's ops at 512x512, fp32 and --amp;
+#   5. where a compiled MMCV wheel for this machine is carried or cached: MMCV_OPS=compiled into .venv-compiled,
 #      then psanet, mask2former and maskformer step times on both kinds of ops (if its _ext crashes: the diagnosis);
-#   5. the other models, while time is left of REPORT_MINUTES (default 9).
+#   6. the other models, while time is left of REPORT_MINUTES (default 9).
 # Without a GPU it says so after step 1 and exits 0. The Python of each step lives in training/ (measure/gpu_report.py,
 # install/ext_diagnosis.py, measure/gpu_check.py).
 set -uo pipefail
@@ -23,6 +26,7 @@ trap 'rm -rf "'"$REPORT_DIR"'"' EXIT
 exec > >(tee -a "$REPORT_DIR/report.log") 2>&1
 FIRST=(fcn psanet mask2former maskformer)
 THEN=(vit_deit sem_fpn segformer swin)
+COMPILED=(fcn segformer mask2former swin)
 
 save() {  # what has been measured so far, also into $OUT (the device tool brings back files from there)
     [ -n "$SAVE" ] || return 0
@@ -63,6 +67,18 @@ section "install: the default pure-PyTorch ops, no build (SYSTEM_TORCH=1, PYTHON
 SYSTEM_TORCH=1 PYTHON="$PYTHON" make install || { save; exit 1; }
 save
 
+section "--compile: ${COMPILED[*]} at 512x512, eager / compiled / reduce-overhead / official, --amp then fp32"
+COMPILE_END=$(($(date +%s) + ${COMPILE_MINUTES:-5} * 60))
+for precision in --amp ""; do
+    for model in "${COMPILED[@]}"; do
+        budget=$((COMPILE_END - $(date +%s)))
+        [ "$budget" -gt 30 ] || break 2
+        timeout "$budget" .venv/bin/python tools/benchmark.py --compile --compile-modes default reduce-overhead \
+            --warmup 3 --iters 10 $precision "$model" | tee -a "$REPORT_DIR/compile${precision:-_fp32}.txt"
+        save
+    done
+done
+
 section "the op checks (pure-PyTorch ops)"
 check "$(left)" --no-models
 section "training on the default ops: ${FIRST[*]}"
@@ -71,7 +87,7 @@ check "$(left)" --no-ops --models "${FIRST[@]}"
 section "MMCV's compiled ops, where a wheel for this machine is carried or cached"
 wheel=$(.venv/bin/python -m training.measure.gpu_report compiled-wheel 2>/dev/null)
 if [ -z "$wheel" ]; then
-    echo "no compiled MMCV wheel for this machine in ${MMCV_CACHE:-the install's cache}: the comparison is skipped"
+    echo "no compiled MMCV wheel for this machine in ${MMCV_CACHE:-the install cache}: the comparison is skipped"
 elif VENV=.venv-compiled MMCV_OPS=compiled SYSTEM_TORCH=1 PYTHON="$PYTHON" timeout "$(left)" bash tools/install.sh; then
     section "psanet, mask2former, maskformer: pure-PyTorch vs compiled ops ($wheel)"
     timeout "$(left)" .venv/bin/python -m training.measure.gpu_report compare-modes \

@@ -24,7 +24,12 @@ def parse_args(name, argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision training: on a GPU bf16 where supported, else fp16 with loss scaling; '
                              'on the CPU bf16 autocast (fp32 weights either way; a run continues with or without it)')
-    parser.add_argument('--compile', action='store_true', help='torch.compile the training step (slow first steps)')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile the model's tensor path in place (backbone, neck, heads; the first step "
+                             'compiles: about a minute per model on a CPU); validation runs eager; a run continues '
+                             'with or without it')
+    parser.add_argument('--compile-mode', choices=('default', 'reduce-overhead', 'max-autotune'),
+                        help="--compile with this torch.compile mode (reduce-overhead: CUDA graphs on a GPU)")
     parser.add_argument('--channels-last', action='store_true', help='NHWC memory format for conv layers')
     parser.add_argument('--no-tf32', action='store_true',
                         help='full fp32 matmuls on the GPU (by default TF32 tensor cores are used, as PyTorch '

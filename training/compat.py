@@ -172,6 +172,35 @@ def sbatch_text(folder, **parameters):
     return _make_sbatch_string(command=command, folder=folder, **parameters)
 
 
+def set_recompile_limit(graphs):
+    """torch 2.14: how many graphs Dynamo compiles per function (and per module instance) before it runs that
+    function eager (torch._dynamo.config has no public counterpart)."""
+    torch._dynamo.config.recompile_limit = graphs
+
+
+def dynamo_counts():
+    """torch 2.14: what Dynamo has compiled in this process so far: {'graphs': n, 'graph_breaks': n, 'first_break':
+    the first line of the first graph break's reason, or None} (torch._dynamo.utils.counters; no public counter)."""
+    from torch._dynamo.utils import counters
+    breaks = counters['graph_break']
+    first = next(iter(breaks), None)
+    return dict(graphs=int(counters['stats']['unique_graphs']), graph_breaks=int(sum(breaks.values())),
+                first_break=first.strip().splitlines()[0] if first else None)
+
+
+def log_recompiles():
+    """torch 2.14: Dynamo logs why it compiles a function again ('Recompiling function ...', the guard that failed) to
+    the torch._dynamo loggers (torch._logging.set_logs, documented but in a private module)."""
+    torch._logging.set_logs(recompiles=True)
+
+
+def reset_dynamo():
+    """torch 2.14: forget every compiled graph and count (torch._dynamo.reset is public, its counters are not)."""
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+
+
 def run_exit_functions():
     """python 3.11: the interpreter's exit steps (atexit's functions), for a forked child that ends with os._exit."""
     import atexit

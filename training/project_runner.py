@@ -5,6 +5,7 @@ from mmengine.runner import Runner
 
 from . import compat, mmcv_ops
 from .checkpoint_format import PlainCheckpoints, write_checkpoints_atomically
+from .compiling import CompiledTraining, compile_in_place
 from .hooks import BeforeTheFirstStep, LastValidation, StopOnNonFiniteLoss
 from .preemption import StopOnSignal, leave_stop_signals_to_the_run
 from .reproducibility import RandomStates
@@ -13,9 +14,9 @@ from .resume.new_config import continue_with_new_config
 
 
 class ProjectRunner(Runner):
-    """MMEngine's Runner with the project's differences: channels-last before DDP wraps the model, resuming under
-    an edited config where the config's resume_with_new_config says so (resume/new_config.py), and loader workers
-    that leave SIGTERM/SIGINT to the training process (preemption.py)."""
+    """MMEngine's Runner with the project's differences: channels-last and --compile (compiling.py) before DDP wraps
+    the model, resuming under an edited config where the config's resume_with_new_config says so
+    (resume/new_config.py), and loader workers that leave SIGTERM/SIGINT to the training process (preemption.py)."""
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
@@ -24,6 +25,9 @@ class ProjectRunner(Runner):
     def wrap_model(self, model_wrapper_cfg, model):
         if self.cfg.get('channels_last'):  # before DDP: its gradient buckets then have the NHWC strides
             model = model.to(memory_format=torch.channels_last)
+        if self.cfg.get('compile_model'):  # in place, before DDP wraps the model (compiling.py)
+            mode = self.cfg.compile_model.get('mode', 'default')
+            self.compiled = CompiledTraining(compile_in_place(model, mode), mode)  # (build_runner registers it)
         return super().wrap_model(model_wrapper_cfg, model)
 
     def resume(self, filename, *args, **kwargs):
@@ -48,6 +52,8 @@ def build_runner(cfg, pretrained=None, name=None):
     for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(pretrained, name), last_validation,
                  PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
         runner.register_hook(hook)
+    if getattr(runner, 'compiled', None):
+        runner.register_hook(runner.compiled)
     val_report = cfg.get('val_report') or {}
     if val_report.get('images') or val_report.get('per_class'):
         runner.register_hook(ValidationReport(**val_report))

@@ -20,6 +20,7 @@ import torch
 
 from . import speed, visualization
 from .arguments import parse_args
+from .compiling import check_compiler
 from .config import data_root_of, drop_pretrained, pretrained_ref, set_data_root, set_schedule_length, sync_pipelines
 from .data.dataset_check import check_data
 from .errors import UserError
@@ -126,6 +127,8 @@ def fit_this_machine(cfg, args, name, preview):
             make_this_process_deterministic()
         check_data(data_root_of(cfg), name, generate_tiny=args.smoke)
         check_device(args.smoke, args.allow_cpu)
+        if cfg.get('compile_model'):
+            check_compiler()
     set_precision(cfg, args.amp)
     set_distributed_config(cfg)
     if not preview:

@@ -3,8 +3,8 @@
 Defaults are the settings that do not change results beyond float rounding: data loader workers sized from
 the CPU count, persistent workers and pinned memory on a GPU, TF32 tensor cores for fp32 matmuls on GPUs that
 have them (PyTorch already allows TF32 for cuDNN convolutions; --no-tf32 turns both off); cuDNN benchmark is
-on in MMSeg's default runtime. Opt-in, because they change numerics or cost start-up time: --amp, --compile,
---channels-last (applied by the Runner before it wraps the model for DDP: project_runner.py).
+on in MMSeg's default runtime. Opt-in, because they change numerics or cost start-up time: --amp, --compile
+(compiling.py), --channels-last (both applied by the Runner before it wraps the model for DDP: project_runner.py).
 """
 import os
 
@@ -47,5 +47,6 @@ def apply(cfg, args):
         cfg[loader].num_workers = workers
         cfg[loader].persistent_workers = workers > 0
         cfg[loader].pin_memory = torch.cuda.is_available()
-    if args.compile:
-        cfg.compile = True  # MMEngine compiles the model's train_step with torch.compile
+    if args.compile or args.compile_mode:
+        # our key, not MMEngine's `compile` (which wraps train_step: 16x slower); project_runner applies it
+        cfg.compile_model = dict(mode=args.compile_mode or 'default')

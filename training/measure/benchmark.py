@@ -8,6 +8,8 @@ validation_report_cost.py); the timing machinery they share: timing.py.
     python tools/benchmark.py --data-pipeline            # images/s of the ADE20K train pipeline per worker
     python tools/benchmark.py --validation-report        # what the validation's panels and per-class IoU cost
     python tools/benchmark.py fcn swin --amp-agreement   # fp32 and --amp (bf16 on the CPU) learn the same?
+    python tools/benchmark.py --compile fcn segformer     # eager, --compile and official, paired: the speedup
+    python tools/benchmark.py all --compile-report --markdown docs/compile_report.md   # every model compiled
 
 Ours is exactly the config train_<model>.py trains with (its config() + the command-line switches);
 official is MMSeg's config as tools/train.py would run it, plus only the protocol overrides (data root,
@@ -21,6 +23,7 @@ import json
 from ..experiments import all_names
 from ..smoke import SMOKE_DATA_ROOT
 from .amp_agreement import amp_agreement
+from .compile_speed import comparison_line, compile_comparison, compile_report_row, geometric_mean, report_markdown
 from .data_pipeline import data_pipeline
 from .training_speed import child_argv, compare, markdown, measure, measure_paired
 from .validation_report_cost import validation_report_cost
@@ -39,7 +42,16 @@ def parse_args(argv=None):
                         help=f'ADE20K-format data (default the tiny subset {SMOKE_DATA_ROOT}, generated '
                              'if missing; the pipeline resizes every image to ADE scale anyway)')
     parser.add_argument('--amp', action='store_true', help='ours with --amp, official with tools/train.py --amp')
-    parser.add_argument('--compile', action='store_true', help='ours with --compile')
+    parser.add_argument('--compile', action='store_true',
+                        help='eager, --compile and official MMSeg in one process, one step each in turn: one line '
+                             'per model with the speedup, recompiles and graph breaks (compile_speed.py)')
+    parser.add_argument('--compile-modes', nargs='+', default=['default'], metavar='MODE',
+                        choices=('default', 'reduce-overhead', 'max-autotune'),
+                        help='with --compile: the torch.compile modes to pair with eager (default: default); '
+                             'reduce-overhead adds CUDA graphs on a GPU')
+    parser.add_argument('--compile-report', action='store_true',
+                        help='for the named models, eager and --compile each from the same seed: compiles?, graph '
+                             'breaks, recompiles over 20 steps, first step time, loss after 10 steps, step time')
     parser.add_argument('--channels-last', action='store_true', help='ours with --channels-last')
     parser.add_argument('--vs-official', action='store_true', help='also time the official path, print the ratio')
     parser.add_argument('--repeat', type=int, default=1,
@@ -86,6 +98,8 @@ def main(argv=None):
         for model in args.models:
             print(json.dumps(amp_agreement(model)), flush=True)
         return 0
+    if args.compile or args.compile_report:
+        return compile_benchmarks(args)
     results = []
     for model in args.models:
         results.append(compare(model, args, child_argv(args)))
@@ -95,3 +109,17 @@ def main(argv=None):
             f.write(markdown(results))
     return 1 if any('error' in r.get('ours', r) for r in results) else 0
 
+
+
+def compile_benchmarks(args):
+    rows = []
+    for model in args.models:
+        rows.append(compile_report_row(model, args) if args.compile_report else compile_comparison(model, args))
+        print(json.dumps(rows[-1]) if args.compile_report else comparison_line(rows[-1]), flush=True)
+    if args.compile and len(rows) > 1:
+        speedups = [row[args.compile_modes[0]]['speedup'] for row in rows if args.compile_modes[0] in row]
+        print(f'geometric mean speedup {geometric_mean(speedups):.3f} over {len(speedups)} models')
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(report_markdown(rows) if args.compile_report else '\n'.join(map(comparison_line, rows)) + '\n')
+    return 1 if any('error' in row for row in rows) else 0

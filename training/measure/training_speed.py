@@ -40,10 +40,10 @@ def official_base(model):
     return official_mmseg_config(official_of(model))
 
 
-def our_config(model, args, iters):
+def our_config(model, args, iters, compile_mode=None):
     argv = ['--no-pretrain', '--data-root', args.data_root, '--iters', str(iters)]
-    argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
-                                   ('--channels-last', args.channels_last)) if on]
+    argv += [flag for flag, on in (('--amp', args.amp), ('--channels-last', args.channels_last)) if on]
+    argv += ['--compile-mode', compile_mode] if compile_mode else []
     script = load_script(model)
     cfg = build_config(script.config, script.OFFICIAL, argv)[0]
     set_precision(cfg, args.amp)  # as it trains on this machine (run_config's machine step)
@@ -76,11 +76,16 @@ def official_config(model, args, iters):
 
 
 def prepare(model, side, args, turns=None, label=None):
-    """One side's Runner (the project's, for ours) with its step timer; validation, checkpoints and log lines off."""
+    """One side's Runner (the project's, for ours and compiled[@MODE]: ours with --compile) with its step timer;
+    validation, checkpoints and log lines off."""
     import torch
     from mmengine.runner import Runner
     check_data(args.data_root, model, generate_tiny=args.data_root == SMOKE_DATA_ROOT)
-    cfg = (our_config if side == 'ours' else official_config)(model, args, args.warmup + args.iters)
+    iters = args.warmup + args.iters
+    # compiled: ours with --compile; compiled@MODE: with --compile-mode MODE
+    compile_mode = (side.partition('@')[2] or 'default') if side.startswith('compiled') else None
+    cfg = (official_config(model, args, iters) if side == 'official'
+           else our_config(model, args, iters, compile_mode))
     if side == 'official':  # on this machine, in our precision (on the CPU: bf16 autocast, as ours)
         set_precision(cfg, args.amp)
     crop = crop_size(args, cfg)
@@ -95,7 +100,7 @@ def prepare(model, side, args, turns=None, label=None):
     # two Runners in one process need their own MessageHub, logger and visualizer (MMEngine names them)
     cfg.experiment_name = cfg.visualizer.name = f'bench_{model}_{label}'
     timer = StepTimer(torch.cuda.synchronize if torch.cuda.is_available() else lambda: None, label, turns)
-    runner = build_runner(cfg)[0] if side == 'ours' else Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg) if side == 'official' else build_runner(cfg)[0]
     runner.register_hook(timer.hook(), priority='VERY_LOW')
     return runner, timer
 
@@ -121,7 +126,7 @@ def figures(model, side, args, runner, timer, memory=True):
         torch=torch.__version__, mmcv=mmcv.__version__, crop=crop, batch=batch, iters=len(steps),
         amp=args.amp, dtype=cfg.optim_wrapper.get('dtype') or ('float16' if 'Amp' in cfg.optim_wrapper.type
                                                                 else 'float32'),
-        compile=bool(cfg.get('compile')), channels_last=side == 'ours' and args.channels_last,
+        compile=bool(cfg.get('compile_model')), channels_last=side != 'official' and args.channels_last,
         workers=cfg.train_dataloader.num_workers,
         ms_per_iter_median=round(median_s * 1000, 1),
         ms_per_iter_p90=round(steps[min(len(steps) - 1, int(0.9 * len(steps)))] * 1000, 1),
@@ -131,10 +136,17 @@ def figures(model, side, args, runner, timer, memory=True):
         peak_mem_kind=('cuda max allocated' if cuda else 'process RSS') if memory else 'n/a: sides share a process',
         gflops_per_image=gflops,
         final_loss=round(float(runner.message_hub.get_scalar('train/loss').current()), 4),
+        losses=[round(float(loss), 5) for loss in runner.message_hub.get_scalar('train/loss').data[0]],
         # forward + backward ~ 3 forwards, counted in multiply-adds like the GFLOPs
         tflops_achieved=round(3 * gflops * batch / median_s / 1000, 3) if gflops else None)
     if gflops_error:
         result['gflops_error'] = gflops_error
+    compiled = getattr(runner, 'compiled', None)
+    if compiled is not None:  # --compile: what the first step compiled, and whether anything compiled again
+        counts = compiled.counts_after_first_step or {}
+        result.update(first_step_s=round(timer.steps[0], 1), recompiles=compiled.recompiles(),
+                      graphs=counts.get('graphs'), graph_breaks=counts.get('graph_breaks'),
+                      first_break=counts.get('first_break'))
     shutil.rmtree(cfg.work_dir, ignore_errors=True)
     return result
 
@@ -185,8 +197,7 @@ def child_argv(args):
     """The options of this run that shape one side's measurement."""
     argv = ['--iters', args.iters, '--warmup', args.warmup, '--data-root', args.data_root]
     argv += ['--crop', args.crop] if args.crop else []
-    argv += [flag for flag, on in (('--amp', args.amp), ('--compile', args.compile),
-                                   ('--channels-last', args.channels_last)) if on]
+    argv += [flag for flag, on in (('--amp', args.amp), ('--channels-last', args.channels_last)) if on]
     return [str(arg) for arg in argv]
 
 
