@@ -113,8 +113,12 @@ def test_loader_workers_share_the_cpus_between_processes(monkeypatch):
 def test_switches_reach_the_config():
     result = run_script('fcn', '--print-config', '--channels-last', '--compile')
     assert result.returncode == 0, result.stderr[-2000:]
-    assert 'channels_last = True' in result.stdout and 'compile = True' in result.stdout
+    assert 'channels_last = True' in result.stdout and "compile_model = dict(mode='default')" in result.stdout
+    assert '\ncompile = ' not in result.stdout  # never MMEngine's own key: it compiles train_step (compiling.py)
     assert 'pin_memory=%s' % torch.cuda.is_available() in result.stdout
+    result = run_script('fcn', '--print-config', '--compile-mode', 'reduce-overhead')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "compile_model = dict(mode='reduce-overhead')" in result.stdout
 
 
 def test_channels_last_is_applied_before_the_model_is_wrapped(tiny_ade, tmp_path):
