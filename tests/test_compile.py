@@ -2,6 +2,8 @@
 compile nothing, the checkpoints are an eager run's, a run continues with or without it, its checkpoint evaluates,
 and two processes train with it. What it pays is measured by `tools/benchmark.py --compile` (docs/benchmarks.md)."""
 import logging
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -54,11 +56,18 @@ def test_a_compiled_run_continues_eager_and_compiled_and_its_checkpoint_evaluate
     evaluated = run_tool('evaluate.py', work_dir / 'iter_6.pth')
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert 'mIoU' in evaluated.stdout
+    # MMSeg's own tools/test.py builds its Runner from the recorded config, compile_model key and all
+    import mmseg
+    config = tmp_path / 'fcn_compiled.py'
+    config.write_text(torch.load(work_dir / 'iter_6.pth', weights_only=True)['meta']['cfg'])
+    tool = f'{mmseg.__path__[0]}/.mim/tools/test.py'
+    test = subprocess.run([sys.executable, tool, str(config), str(work_dir / 'iter_6.pth'), '--work-dir',
+                           str(tmp_path / 'test')], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert test.returncode == 0, test.stderr[-3000:]
+    assert 'mIoU' in test.stdout + test.stderr
 
 
 def test_two_processes_train_compiled(tiny_ade, tmp_path):
-    import subprocess
-    import sys
     run = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
                           'train_fcn.py', '--smoke', '--iters', '2', '--compile', '--no-val-report', '--work-dir',
                           str(tmp_path / 'fcn')], cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -89,7 +98,7 @@ def test_a_changed_input_is_named_in_one_paragraph():
 
     compat.reset_dynamo()
     segmentor = Segmentor()
-    assert compile_in_place(segmentor) == ['backbone']
+    assert compile_in_place(segmentor) == (['backbone'], [])
     watch = RecompileWatch()
     logging.getLogger('torch._dynamo').addHandler(watch)
     try:

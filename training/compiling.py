@@ -30,6 +30,9 @@ from . import compat
 from .errors import UserError
 
 PARTS = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
+# parts that do not compile, by class, and why (measured: `tools/benchmark.py all --compile-report`,
+# docs/compile_report.md); a --compile run says so in one line and runs them eager
+EAGER_PARTS = {}
 # arguments that carry Python objects (data samples, image metas): a forward taking them is not compiled whole
 SAMPLE_ARGUMENTS = {'batch_data_samples', 'data_samples', 'batch_img_metas', 'img_metas'}
 
@@ -96,18 +99,27 @@ def loss_modules(model):
 
 def compile_in_place(model, mode='default'):
     """Compiles each part's forward and each per-pixel loss module in place (an instance attribute: parameters, buffers
-    and the state_dict keys stay as they are); returns the names of what was compiled."""
-    parts = compiled_parts(model) + loss_modules(model)
+    and the state_dict keys stay as they are), but the EAGER_PARTS; returns (the names of what was compiled, a line
+    for each part left eager)."""
+    parts, eager = [], []
+    for name, module in compiled_parts(model) + loss_modules(model):
+        why = EAGER_PARTS.get(type(module).__name__)
+        if why:
+            eager.append(f'--compile: {name} ({type(module).__name__}) runs eager: {why}')
+        else:
+            parts.append((name, module))
     # Dynamo counts graphs per function: parts of one class (FCN's decode and auxiliary heads) share the count. The
     # limit is one graph per part of a class, the first step's: any later change of an input hits it
     functions = [type(module).forward for _, module in parts]
     compat.set_recompile_limit(max([functions.count(function) for function in functions] + [1]))
     for _, module in parts:
         module.forward = torch.compile(module.forward, mode=mode)
-    return [name for name, _ in parts]
+    return [name for name, _ in parts], eager
 
 
 def compiled_line(names, mode):
+    if not names:
+        return '--compile: no part of this model compiles (the lines above say why): it trains eager.'
     return (f'--compile (mode {mode}): {", ".join(names)} compiled in place; the data preprocessor, the optimizer step '
             f'and validation run eager. The first step compiles (a minute or more on a CPU).')
 
@@ -149,12 +161,14 @@ class CompiledTraining(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, names, mode):
-        self.names, self.mode = names, mode
+    def __init__(self, names, mode, eager=()):
+        self.names, self.mode, self.eager = names, mode, list(eager)
         self.watch = RecompileWatch()
         self.started = self.counts_after_first_step = None
 
     def before_train(self, runner):
+        for line in self.eager:
+            runner.logger.warning(line)
         runner.logger.info(compiled_line(self.names, self.mode))
         logging.getLogger('torch._dynamo').addHandler(self.watch)
 

@@ -27,7 +27,8 @@ class ProjectRunner(Runner):
             model = model.to(memory_format=torch.channels_last)
         if self.cfg.get('compile_model'):  # in place, before DDP wraps the model (compiling.py)
             mode = self.cfg.compile_model.get('mode', 'default')
-            self.compiled = CompiledTraining(compile_in_place(model, mode), mode)  # (build_runner registers it)
+            compiled, eager = compile_in_place(model, mode)
+            self.compiled = CompiledTraining(compiled, mode, eager)  # (build_runner registers it)
         return super().wrap_model(model_wrapper_cfg, model)
 
     def resume(self, filename, *args, **kwargs):
