@@ -14,14 +14,16 @@ resume/         continuing a run: where from, fast, the edited-config guard, a g
 preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
 faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes
 launch          processes (torchrun, Slurm) and device (GPU or CPU, said out loud)
-speed           loader workers, AMP, TF32; smoke: --smoke
+speed           loader workers, AMP, TF32; precision: --amp on each machine; smoke: --smoke
+compiling       --compile: the model's tensor path compiled in place, validation eager, recompiles explained
 pretrained      pretrained weight files: downloaded where missing, verified, converted, counted
 data/           the ADE20K check, the tiny subset, downloads, make data
 mmcv_ops        MMCV's ops under AMP/channels-last, on CUDA, which kind; mmcv_ext_pytorch: MMCV's op library in pure
                 PyTorch (the default install puts it in MMCV as mmcv._ext)
 trained         a trained checkpoint with its config (evaluate.py, infer.py)
 collection/     training a set of the scripts as jobs (run_all.py): local GPUs or Slurm, through submitit
-measure/        tools/benchmark.py, make gpu-check, tools/gpu_report.sh
+measure/        tools/benchmark.py (speed, --amp agreement, --compile and its report), make gpu-check,
+                tools/gpu_report.sh
 install/        how tools/install.sh builds (or does not build) MMCV's ops, its checks; cuda_env: GPU, driver and
                 compiler facts
 compat          what the pinned stack needs to work together, and the one way to its private APIs
