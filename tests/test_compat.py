@@ -141,7 +141,9 @@ def test_torch_dynamo_counts_graphs_and_breaks_and_keeps_a_recompile_limit():
     """--compile's reach into Dynamo (training/compiling.py): the recompile limit, the counters, the mmseg head whose
     per-pixel loss modules it compiles."""
     import torch
+    import torch._inductor.config
     assert hasattr(torch._dynamo.config, 'recompile_limit'), _changed('torch', 'torch._dynamo.config.recompile_limit')
+    assert hasattr(torch._inductor.config, 'fallback_random'), _changed('torch', 'torch._inductor.config.fallback_random')
     compat.reset_dynamo()
     try:
         def with_a_break(x):

@@ -188,6 +188,14 @@ def dynamo_counts():
                 first_break=first.strip().splitlines()[0] if first else None)
 
 
+def draw_random_numbers_as_eager():
+    """torch 2.14: compiled code draws dropout, drop-path and point-sampling randomness from the same generator, in
+    the same order, as eager code (torch._inductor.config.fallback_random; Inductor's own generator otherwise draws
+    other numbers from the same seed, so a compiled run would not train what an eager run of the seed trains)."""
+    import torch._inductor.config
+    torch._inductor.config.fallback_random = True
+
+
 def log_recompiles():
     """torch 2.14: Dynamo logs why it compiles a function again ('Recompiling function ...', the guard that failed) to
     the torch._dynamo loggers (torch._logging.set_logs, documented but in a private module)."""

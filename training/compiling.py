@@ -112,6 +112,7 @@ def compile_in_place(model, mode='default'):
     # limit is one graph per part of a class, the first step's: any later change of an input hits it
     functions = [type(module).forward for _, module in parts]
     compat.set_recompile_limit(max([functions.count(function) for function in functions] + [1]))
+    compat.draw_random_numbers_as_eager()  # --seed means what it means eager (drop path, dropout, point sampling)
     for _, module in parts:
         module.forward = torch.compile(module.forward, mode=mode)
     return [name for name, _ in parts], eager
