@@ -56,12 +56,14 @@ def test_a_compiled_run_continues_eager_and_compiled_and_its_checkpoint_evaluate
     evaluated = run_tool('evaluate.py', work_dir / 'iter_6.pth')
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert 'mIoU' in evaluated.stdout
-    # MMSeg's own tools/test.py builds its Runner from the recorded config, compile_model key and all
+    # MMSeg's own tools/test.py builds its Runner from the recorded config, compile_model key and all: iter_2's, of the
+    # compiled run that started the work dir (a continued run's config says resume=True, and tools/test.py would then
+    # resume it as MMEngine's Runner does for any resumed config)
     import mmseg
     config = tmp_path / 'fcn_compiled.py'
-    config.write_text(torch.load(work_dir / 'iter_6.pth', weights_only=True)['meta']['cfg'])
+    config.write_text(torch.load(work_dir / 'iter_2.pth', weights_only=True)['meta']['cfg'])
     tool = f'{mmseg.__path__[0]}/.mim/tools/test.py'
-    test = subprocess.run([sys.executable, tool, str(config), str(work_dir / 'iter_6.pth'), '--work-dir',
+    test = subprocess.run([sys.executable, tool, str(config), str(work_dir / 'iter_2.pth'), '--work-dir',
                            str(tmp_path / 'test')], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert test.returncode == 0, test.stderr[-3000:]
     assert 'mIoU' in test.stdout + test.stderr
