@@ -15,12 +15,10 @@ pytestmark = pytest.mark.slow(2)  # (the first step compiles: about a minute on 
 
 def eager_state_dict_keys(model):
     """The keys an eager run's checkpoint holds: the state_dict of the model its config builds."""
-    import importlib.util
+    from training.experiments import load_script
     from training.project_runner import build_model
     from training.run_config import build_config
-    spec = importlib.util.spec_from_file_location(f'train_{model}', f'{REPO}/train_{model}.py')
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(model)
     cfg = build_config(script.config, script.OFFICIAL, ['--smoke'])[0]
     return set(build_model(cfg).state_dict())
 

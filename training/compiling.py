@@ -39,7 +39,7 @@ SAMPLE_ARGUMENTS = {'batch_data_samples', 'data_samples', 'batch_img_metas', 'im
 
 def check_compiler():
     """torch.compile generates C++ (CPU) or Triton kernels, whose launchers a C/C++ compiler builds."""
-    if not any(shutil.which(name) for name in (os.environ.get('CXX', 'g++'), 'g++', 'c++', 'clang++')):
+    if not any(shutil.which(name) for name in (os.environ.get('CXX'), 'g++', 'c++', 'clang++') if name):
         raise UserError('--compile needs a C++ compiler: torch.compile builds the kernels it generates with one, and '
                         'none is on PATH (g++, c++, clang++, or $CXX). Install one (Debian/Ubuntu: apt-get install '
                         'g++) or train without --compile (the same model, eager).')
@@ -57,13 +57,13 @@ def tensor_modules(head):
     only; a decoder made of layers gives its layers (Mask2Former's head calls them one by one)."""
     found = []
     for name, child in head.named_children():
-        if (name.startswith('loss') or not list(child.parameters()) or takes_samples(child.forward)
-                or isinstance(child, torch.nn.Embedding)):  # (losses see matched masks: their shapes vary)
-            continue
+        if name.startswith('loss') or not list(child.parameters()) or takes_samples(child.forward):
+            continue  # (losses see matched masks: their shapes vary)
         layers = getattr(child, 'layers', None)
         if isinstance(layers, torch.nn.ModuleList):
             found += [(f'{name}.layers.{index}', layer) for index, layer in enumerate(layers)]
-        elif not type(child).__module__.startswith('torch.'):  # one torch layer alone has nothing to fuse
+        elif not type(child).__module__.startswith('torch.'):  # one torch layer alone (a Linear, an Embedding whose
+            # weight the head reads) has nothing to fuse
             found.append((name, child))
     return found
 

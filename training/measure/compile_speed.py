@@ -7,24 +7,18 @@
   same data and LR schedule): whether it compiles, graph breaks (count, the first reason), recompiles over the 20
   steps, the first step's time, the loss after 10 steps against eager, the step time against eager.
 """
+import argparse
 import statistics
 
-from .training_speed import official_base, run_side
+from .training_speed import child_argv, official_base, run_side
 
 REPORT_STEPS = 20
 LOSS_STEP = 10
 
 
-def child_argv(args, warmup, iters):
-    argv = ['--iters', iters, '--warmup', warmup, '--data-root', args.data_root]
-    argv += ['--crop', args.crop] if args.crop else []
-    argv += ['--amp'] if args.amp else []
-    return [str(arg) for arg in argv]
-
-
 def paired_run(model, sides, args):
     """One child process training `sides` one step each in turn; with --repeat, the run of the median speedup."""
-    runs = [run_side(model, sides, child_argv(args, args.warmup, args.iters)) for _ in range(args.repeat)]
+    runs = [run_side(model, sides, child_argv(args)) for _ in range(args.repeat)]
     compiled = sides.split('+')[1]
     good = [run for run in runs if all('error' not in run.get(side, run) for side in ('ours', compiled))]
     if not good:
@@ -83,9 +77,9 @@ def geometric_mean(values):
 
 def compile_report_row(model, args):
     """One model of the report: an eager and a compiled run of REPORT_STEPS steps from the same seed."""
-    warmup = 2  # both the same number of steps: the LR schedule follows the run's length
-    eager = run_side(model, 'ours', child_argv(args, warmup, REPORT_STEPS - warmup))
-    compiled = run_side(model, 'compiled', child_argv(args, warmup, REPORT_STEPS - warmup))
+    # both the same number of steps: the LR schedule follows the run's length
+    steps = child_argv(argparse.Namespace(**dict(vars(args), warmup=2, iters=REPORT_STEPS - 2)))
+    eager, compiled = run_side(model, 'ours', steps), run_side(model, 'compiled', steps)
     row = dict(model=model, crop=eager.get('crop'), device=eager.get('device'))
     if 'error' in compiled or 'error' in eager:
         row.update(compiles=False, error=compiled.get('error') or eager.get('error'))
