@@ -60,6 +60,10 @@ def parse_args(name, argv=None):
     parser.add_argument('--keep-schedule', action='store_true',
                         help='with a larger --iters: continue with the schedule the run had, even where it has ended '
                              '(the LR stays at its final value)')
+    parser.add_argument('--dist-timeout', type=int, metavar='SECONDS',
+                        help='with several processes (torchrun, srun): how long a collective waits for a peer that '
+                             'stopped answering before the run ends and says which one (default: the config\'s '
+                             'env_cfg.dist_cfg.timeout, else 600)')
     parser.add_argument('--allow-cpu', action='store_true',
                         help='train on the CPU although a GPU is present that torch cannot use')
     parser.add_argument('--seed', type=int, metavar='N',

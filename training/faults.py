@@ -40,7 +40,7 @@ def warn_if_disk_is_short(work_dir, needed):
               file=sys.stderr)
 
 
-def _continue_from(work_dir):
+def continue_from(work_dir):
     last = last_good_checkpoint(work_dir)
     return (f'the same command continues from {last}, the last good checkpoint' if last else
             'no checkpoint was written yet, so the same command starts over')
@@ -62,7 +62,7 @@ def explained_faults(work_dir, needed, num_workers):
             f'one checkpoint of this model takes about {gb(needed)}, and {gb(free_bytes(work_dir))} '
             f'are free. Nothing half-written was kept. Free some space (older runs in work_dirs/, '
             f'pretrain/converted/), or move the work dir to a larger disk and pass --work-dir; then '
-            f'{_continue_from(work_dir)}.') from error
+            f'{continue_from(work_dir)}.') from error
     except (RuntimeError, EOFError) as error:
         _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers)
         raise
@@ -111,7 +111,7 @@ def _raise_if_a_loader_worker_died(error, deaths, work_dir, num_workers):
         f'killer ended it: host memory ran out. This run uses {num_workers} loader worker(s) per training '
         f'process (train_dataloader.num_workers), each with its own copy of the data pipeline and prefetched '
         f'batches; lower it, e.g. --cfg-options train_dataloader.num_workers={lower}, or run fewer jobs on this '
-        f'machine. Then {_continue_from(work_dir)}.') from error
+        f'machine. Then {continue_from(work_dir)}.') from error
 
 
 def _dead_worker_message(error, deaths, wait_s=5.0):

@@ -1,10 +1,16 @@
 """Where a run trains: one process or several (torchrun, Slurm), on the GPU or, said out loud, on the CPU."""
+import datetime
 import os
+import socket
+import subprocess
 import sys
 
 from . import cuda_env
 from .config import walk_dicts
 from .errors import UserError
+
+
+DIST_TIMEOUT_S = 600  # how long a collective waits for a peer before the run ends (--dist-timeout)
 
 
 def world_size():
@@ -41,15 +47,31 @@ def launcher():
     return 'none'
 
 
-def set_distributed_config(cfg):
-    """The config's processes: the launcher from the environment and, for several CPU processes, gloo, DDP without
+def node_rank():
+    """This machine's place among the run's nodes: torchrun's GROUP_RANK, Slurm's SLURM_NODEID, else 0."""
+    return int(os.environ.get('GROUP_RANK', os.environ.get('SLURM_NODEID', 0)))
+
+
+def local_rank():
+    return int(os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', 0)))
+
+
+def set_distributed_config(cfg, timeout_s=None):
+    """The config's processes: the launcher from the environment, the collective timeout (`timeout_s`: --dist-timeout;
+    else the config's env_cfg.dist_cfg.timeout; else DIST_TIMEOUT_S) and, for several CPU processes, gloo, DDP without
     device ids and BatchNorm instead of SyncBN (which needs CUDA). MMEngine 0.10.7's init_dist calls
     torch.cuda.set_device, which fails without a GPU: start_process_group starts CPU groups itself."""
     import torch
     cfg.launcher = launcher()
-    if cfg.launcher == 'none' or torch.cuda.is_available():
+    if cfg.launcher == 'none':
         return
-    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    dist_cfg = dict(cfg.env_cfg.get('dist_cfg') or {})
+    dist_cfg['timeout'] = timeout_s or dist_cfg.get('timeout') or DIST_TIMEOUT_S
+    if not torch.cuda.is_available():
+        dist_cfg['backend'] = 'gloo'
+    cfg.env_cfg.dist_cfg = dist_cfg
+    if torch.cuda.is_available():
+        return
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                                  find_unused_parameters=cfg.get('find_unused_parameters', False))
     for node in walk_dicts(cfg.model):
@@ -65,14 +87,61 @@ def start_process_group(cfg):
         return
     if torch.cuda.is_available():
         init_dist(cfg.launcher, **cfg.env_cfg.get('dist_cfg', {}))
-        return
-    if cfg.launcher == 'slurm':  # what torchrun would have set
-        for ours, slurm in (('RANK', 'SLURM_PROCID'), ('WORLD_SIZE', 'SLURM_NTASKS'), ('LOCAL_RANK', 'SLURM_LOCALID')):
-            os.environ.setdefault(ours, os.environ[slurm])
-        if 'MASTER_ADDR' not in os.environ:
-            raise UserError('Slurm without GPUs: set MASTER_ADDR (the first node\'s host name) and MASTER_PORT, e.g. '
-                            'export MASTER_ADDR=$(scontrol show hostnames $SLURM_NODELIST | head -n1) MASTER_PORT=29500')
-    torch.distributed.init_process_group('gloo')
+    else:
+        if cfg.launcher == 'slurm':  # what torchrun would have set, and MMEngine's init_dist sets on a GPU
+            for ours, slurm in (('RANK', 'SLURM_PROCID'), ('WORLD_SIZE', 'SLURM_NTASKS'),
+                                ('LOCAL_RANK', 'SLURM_LOCALID')):
+                os.environ.setdefault(ours, os.environ[slurm])
+            os.environ.setdefault('MASTER_PORT', '29500')
+            if 'MASTER_ADDR' not in os.environ:
+                os.environ['MASTER_ADDR'] = _first_slurm_node()
+        timeout = datetime.timedelta(seconds=cfg.env_cfg.dist_cfg.timeout)
+        torch.distributed.init_process_group('gloo', timeout=timeout)
+    global _layout
+    _layout = _gathered_layout()
+
+
+def _first_slurm_node():
+    nodes = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']], capture_output=True,
+                           text=True)
+    if nodes.returncode or not nodes.stdout.split():
+        raise UserError(f'Slurm without GPUs: the first node of SLURM_NODELIST={os.environ["SLURM_NODELIST"]} is '
+                        f'unknown ({nodes.stderr.strip() or "scontrol printed nothing"}); set MASTER_ADDR to its host '
+                        f'name, e.g. export MASTER_ADDR=$(scontrol show hostnames $SLURM_NODELIST | head -n1)')
+    return nodes.stdout.split()[0]
+
+
+# ---- who runs where: every rank's node, local rank and host, gathered once the process group is up -------------------
+_layout = None  # [(node, local rank, host)] by global rank
+
+
+def _gathered_layout():
+    import torch.distributed as dist
+    here = (node_rank(), local_rank(), socket.gethostname())
+    layout = [None] * dist.get_world_size()
+    dist.all_gather_object(layout, here)
+    return layout
+
+
+def layout():
+    """[(node, local rank, host)] of every rank of this run (one entry for a single process)."""
+    return _layout or [(node_rank(), local_rank(), socket.gethostname())]
+
+
+def ranks_of(ranks):
+    """'rank 2 (node 1, local rank 0, host gpu07)' and the like, for the ranks `ranks` of this run."""
+    return ', '.join(f'rank {rank} (node {node}, local rank {local}, host {host})'
+                     for rank, (node, local, host) in enumerate(layout()) if rank in ranks)
+
+
+def described_layout():
+    """The run's processes in one line, for the log: the world size and each node's ranks."""
+    nodes = {}
+    for rank, (node, local, host) in enumerate(layout()):
+        nodes.setdefault((node, host), []).append((rank, local))
+    return f'processes: world size {len(layout())} on {len(nodes)} node(s); ' + '; '.join(
+        f'node {node} ({host}): ranks {", ".join(str(rank) for rank, _ in ranks)} '
+        f'(local {", ".join(str(local) for _, local in ranks)})' for (node, host), ranks in sorted(nodes.items()))
 
 
 def leave_distributed():
@@ -87,5 +156,17 @@ def leave_distributed():
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.barrier()
+        dist.destroy_process_group()
+        gc.collect()
+
+
+def abandon_distributed():
+    """After a run of several processes ended on an error: its process group ended here, without waiting for the
+    others (they may be gone), while the interpreter is whole (see leave_distributed). A no-op where none is left."""
+    import gc
+
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
         gc.collect()

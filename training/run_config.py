@@ -130,7 +130,7 @@ def fit_this_machine(cfg, args, name, preview):
         if cfg.get('compile_model'):
             check_compiler()
     set_precision(cfg, args.amp)
-    set_distributed_config(cfg)
+    set_distributed_config(cfg, args.dist_timeout)
     if not preview:
         speed.set_tf32(not args.no_tf32)
         start_process_group(cfg)

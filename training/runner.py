@@ -14,7 +14,8 @@ import torch
 from .checkpoints import best_checkpoint, last_good_checkpoint, shown
 from .errors import UserError, exit_code
 from .faults import checkpoint_bytes, explained_faults, warn_if_disk_is_short
-from .launch import leave_distributed
+from .launch import abandon_distributed, described_layout, leave_distributed
+from .lost_peers import explained_lost_peers
 from .preemption import StopOnSignal, exit_status
 from .pretrained import check_loaded, prepare_for
 from .project_runner import build_model, build_runner
@@ -37,6 +38,8 @@ def run(name, config_function, official, args):
     if start.checkpoint:
         print(f'continuing from {start.checkpoint} (use --restart to start over)', file=sys.stderr)
     runner, last_validation = build_runner(cfg, run_config.pretrained, name)
+    if runner.world_size > 1:
+        runner.logger.info(described_layout())
     if start.schedule_note:
         runner.logger.info(start.schedule_note)
     stopped_by = train_keeping_what_is_done(runner, cfg)
@@ -62,13 +65,14 @@ def check_pretrain(name, config_function, official, args):
 
 
 def train_keeping_what_is_done(runner, cfg):
-    """Runner.train() with a full disk and a dead loader worker explained and SIGTERM/SIGINT turned into a
+    """Runner.train() with a full disk, a dead loader worker and a lost node explained and SIGTERM/SIGINT turned into a
     checkpoint; returns the signal that stopped the run, if one did."""
     checkpoint_size = checkpoint_bytes(runner.model, cfg.optim_wrapper)
     if runner.rank == 0:  # (the process that writes the checkpoints)
         warn_if_disk_is_short(runner.work_dir, checkpoint_size)
     stop = next(hook for hook in runner.hooks if isinstance(hook, StopOnSignal))
-    with stop.installed(), explained_faults(runner.work_dir, checkpoint_size, cfg.train_dataloader.num_workers):
+    with stop.installed(), explained_faults(runner.work_dir, checkpoint_size, cfg.train_dataloader.num_workers), \
+            explained_lost_peers(runner):
         runner.train()
     return stop.stopped_by
 
@@ -92,4 +96,6 @@ def _run_explaining_oom(name, config_function, official, args):
 def train(config_function, official, argv=None):
     """Entry point of every train_<name>.py: its config() and OFFICIAL, the command line, then Runner.train()."""
     name, args = script_command_line(config_function, argv)
-    sys.exit(exit_code(lambda: _run_explaining_oom(name, config_function, official, args), args.debug))
+    status = exit_code(lambda: _run_explaining_oom(name, config_function, official, args), args.debug)
+    abandon_distributed()  # (after an error; a finished run has left its process group already)
+    sys.exit(status)

@@ -8,6 +8,7 @@ from typing import Optional
 
 from ..checkpoints import iter_of, last_good_checkpoint
 from ..config import drop_pretrained
+from ..errors import UserError
 from .config_guard import check_same_training
 from .longer_schedule import KEEP, STRETCH
 
@@ -32,8 +33,30 @@ def set_up_resume(cfg, restart, move_old_run=True):
         print(f'--restart: the previous run is kept in {kept}', file=sys.stderr)
     barrier()  # every process decides after the move (a no-op in a single process)
     checkpoint = None if restart and not move_old_run else last_good_checkpoint(cfg.work_dir)
+    checkpoint = rank_zeros_choice(checkpoint)
     cfg.load_from = checkpoint
     cfg.resume = checkpoint is not None
+    return checkpoint
+
+
+def rank_zeros_choice(checkpoint):
+    """Rank 0's `checkpoint` (or None: a fresh start), which every rank then follows; a UserError on every rank where
+    any of them cannot read it (a work dir on a disk of rank 0's node only), before any of them trains."""
+    from mmengine.dist import all_gather_object, broadcast_object_list, get_world_size
+    if get_world_size() == 1:
+        return checkpoint
+    chosen = [checkpoint]
+    broadcast_object_list(chosen)
+    checkpoint = chosen[0]
+    readable = all_gather_object(checkpoint is None or os.access(checkpoint, os.R_OK))
+    if not all(readable):
+        from ..launch import ranks_of
+        blind = [rank for rank, ok in enumerate(readable) if not ok]
+        raise UserError(
+            f'{ranks_of(blind)} cannot read {checkpoint}, the checkpoint rank 0 continues from: the work dir is not '
+            f'on a filesystem every node shares, so the nodes would not start from the same point. Nothing was '
+            f'trained. Put the work dir on a shared filesystem (NFS, Lustre...), e.g. --work-dir /shared/work_dirs/'
+            f'{{name}}, with the checkpoints there, and start the job again on every node.')
     return checkpoint
 
 
