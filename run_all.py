@@ -3,6 +3,7 @@
     python run_all.py all --gpus 0-7 --gpus-per-run 8 --total-batch 16     # one after another, 8 GPUs each
     python run_all.py --category 轻量级 --gpus 0-7 --gpus-per-run 1          # 8 runs at once, the rest queued
     python run_all.py --category transformer --slurm --partition gpu --gpus-per-run 8 --time 72:00:00
+    python run_all.py segformer --slurm --partition gpu --nodes 2 --gpus-per-node 8  # 16 GPUs, an srun task each
     python run_all.py --status                                              # table: state, iteration, mIoU, ETA
 
 Every other flag goes to the scripts (--total-batch, --amp, --iters, --seed, --cfg-options ...). Run the same command
@@ -16,7 +17,6 @@ import sys
 
 import summarize
 from training.collection import categories, local, runs, slurm, status
-from training.collection.jobs import TrainingJob
 from training.errors import UserError, exit_code
 
 
@@ -29,7 +29,14 @@ def parse_args(argv):
     parser.add_argument('--gpus', help="this machine's GPUs to use, e.g. 0-7 or 0,1,2,3 (default: all visible)")
     parser.add_argument('--gpus-per-run', type=int, default=1,
                         help='GPUs per training run (torchrun above 1; 0 with --slurm: CPU jobs that ask for no GPU)')
-    parser.add_argument('--cpus-per-run', type=int, help='with --slurm: CPUs per job (default 8 per GPU, 1 without)')
+    parser.add_argument('--cpus-per-run', type=int, help='with --slurm: CPUs per job (default 8 per GPU, 1 without); '
+                                                         'with --nodes: per task')
+    parser.add_argument('--nodes', type=int, help='with --slurm: nodes per run; each runs one srun task (one training '
+                                                  'process) per GPU, --gpus-per-node of them')
+    parser.add_argument('--gpus-per-node', type=int, default=8, help='with --nodes: GPUs (and tasks) per node (default '
+                                                                     '8; 0: CPU tasks, --tasks-per-node of them)')
+    parser.add_argument('--tasks-per-node', type=int, help='with --nodes: training processes per node (default: one '
+                                                           'per GPU)')
     parser.add_argument('--jobs', type=int, help='at most this many runs at once (default: as many as the GPUs '
                                                  'fit; 1 without GPUs)')
     parser.add_argument('--slurm', action='store_true', help='submit to Slurm instead of running here')
@@ -101,14 +108,18 @@ def main(argv=None):
     for run in planned:
         if run not in todo:
             print(f'[run_all] {run["model"]}: done already ({run["work_dir"]}/iter_{run["max_iters"]}.pth)')
+    if args.nodes and not args.slurm:
+        raise UserError('--nodes is for Slurm jobs: add --slurm --partition NAME (on one machine, --gpus-per-run N '
+                        'runs torchrun with N processes).')
     if args.slurm:
         if not args.partition:
             raise UserError('--slurm needs --partition (the Slurm partition to submit to).')
         cluster = dict(gpus_per_run=args.gpus_per_run, partition=args.partition, time_limit_min=minutes(args.time),
-                       account=args.account, cpus_per_run=args.cpus_per_run)
+                       account=args.account, cpus_per_run=args.cpus_per_run, nodes=args.nodes,
+                       gpus_per_node=args.gpus_per_node, tasks_per_node=args.tasks_per_node)
         if args.dry_run:
             for run in todo:
-                job = TrainingJob(run['model'], script_args, args.gpus_per_run)
+                job = slurm.training_job(run['model'], script_args, **cluster)
                 print(f'# {run["model"]}: the sbatch script; its job runs {" ".join(job.command())}')
                 print(slurm.sbatch_script(args.folder, job, **cluster))
             return 0

@@ -5,6 +5,7 @@ checkpoints, is requeued and continues at the next iteration."""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -114,3 +115,36 @@ def test_a_job_signalled_before_its_time_limit_checkpoints_is_requeued_and_conti
     assert table_cells(status.stdout, 'fcn')[1:3] == ['done (requeued 1x)', f'{iters} / {iters}'], status.stdout
     assert json.loads((tmp_path / 'jobs' / 'jobs.json').read_text())['fcn']['state'] == 'done'
     assert os.path.isfile(work_dir / f'iter_{iters}.pth')
+
+
+def test_a_run_over_several_srun_tasks_trains_as_one_and_a_two_node_job_asks_for_two_nodes(cluster, tiny_ade,
+                                                                                           tmp_path):
+    dry = _run_all(cluster, 'segformer', '--smoke', '--slurm', '--partition', PARTITION, '--nodes', 2,
+                   '--gpus-per-node', 8, '--dry-run', '--folder', tmp_path / 'dry')
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    for line in ('#SBATCH --nodes=2', '#SBATCH --ntasks-per-node=8', '#SBATCH --gpus-per-node=8',
+                 '#SBATCH --cpus-per-task=8', '#SBATCH --requeue', 'srun '):
+        assert line in dry.stdout, dry.stdout
+    assert 'its job runs ' + sys.executable + ' ' in dry.stdout and 'torch.distributed.run' not in dry.stdout
+
+    # one node, two CPU tasks: srun starts two training processes, ranks 0 and 1 from Slurm, gloo between them
+    work_dir = tmp_path / 'runs' / 'fcn_ade20k'
+    port = socket.socket()
+    port.bind(('127.0.0.1', 0))
+    free_port = port.getsockname()[1]
+    port.close()
+    submitted = subprocess.run(
+        [sys.executable, 'run_all.py', *map(str, [
+            'fcn', '--smoke', '--iters', 2, '--work-dir', f'{tmp_path}/runs/{{name}}_ade20k', '--slurm',
+            '--partition', PARTITION, '--nodes', 1, '--gpus-per-node', 0, '--tasks-per-node', 2, '--time', 30,
+            '--folder', tmp_path / 'jobs'])], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=cluster.environment(dict(os.environ, MASTER_PORT=str(free_port), OMP_NUM_THREADS='1')))
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    job = re.search(r'\(Slurm job (\d+)\)', submitted.stdout).group(1)
+    _wait_until_gone(cluster, [job])
+    out = ''.join(open(log, errors='replace').read() for log in (tmp_path / 'jobs' / 'submitit' / job).glob('*_log.*'))
+    assert 'processes: world size 2 on 1 node(s); node 0 (' in out, out[-3000:]
+    assert '): ranks 0, 1 (local 0, 1)' in out
+    status = _run_all(cluster, '--status', '--folder', tmp_path / 'jobs')
+    assert table_cells(status.stdout, 'fcn')[1:3] == ['done', '2 / 2'], status.stdout
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == ['best_mIoU_iter_2.pth', 'iter_2.pth']

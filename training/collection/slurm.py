@@ -1,5 +1,7 @@
-"""The jobs on a Slurm cluster (submitit's SlurmExecutor): one job per run, one node, --requeue, USR2 before the time
-limit (submitit then calls TrainingJob.checkpoint)."""
+"""The jobs on a Slurm cluster (submitit's SlurmExecutor): one job per run, --requeue, USR2 before the time limit
+(submitit then calls TrainingJob.checkpoint). A job is one node and one task (torchrun inside it above one GPU), or,
+with `nodes` (run_all.py --nodes N --gpus-per-node G), N nodes and one srun task per GPU: each task is one training
+process, which takes its rank from Slurm (SLURM_PROCID, launch.py)."""
 import glob
 import os
 import subprocess
@@ -14,16 +16,31 @@ CPUS_PER_GPU = 8  # loader workers and the training process, per GPU
 
 
 def slurm_parameters(model, gpus_per_run, partition, time_limit_min, account=None, signal_delay_s=120,
-                     cpus_per_run=None):
-    """submitit's Slurm parameters for one model's job: one node, one task, `gpus_per_run` GPUs (none: a CPU job,
-    with no GPU asked for), `cpus_per_run` CPUs (default 8 per GPU, 1 without), requeued on preemption, USR2
-    `signal_delay_s` before the time limit (submitit then calls TrainingJob.checkpoint)."""
-    parameters = dict(job_name=f'ade20k-{model}', partition=partition, time=time_limit_min, nodes=1,
-                      ntasks_per_node=1, cpus_per_task=cpus_per_run or max(1, CPUS_PER_GPU * gpus_per_run),
+                     cpus_per_run=None, nodes=None, gpus_per_node=None, tasks_per_node=None):
+    """submitit's Slurm parameters for one model's job, requeued on preemption, USR2 `signal_delay_s` before the time
+    limit (submitit then calls TrainingJob.checkpoint):
+    - without `nodes`: one node, one task, `gpus_per_run` GPUs (none: a CPU job, with no GPU asked for),
+      `cpus_per_run` CPUs (default 8 per GPU, 1 without);
+    - with `nodes`: that many nodes, `tasks_per_node` tasks on each (default one per GPU, `gpus_per_node`; 0 GPUs: CPU
+      tasks), `cpus_per_run` CPUs per task (default 8 with a GPU, else 1)."""
+    parameters = dict(job_name=f'ade20k-{model}', partition=partition, time=time_limit_min,
                       signal_delay_s=signal_delay_s, account=account, additional_parameters=dict(requeue=True))
-    if gpus_per_run:
-        parameters['gpus_per_node'] = gpus_per_run
+    if nodes:
+        gpus = gpus_per_node or 0
+        parameters.update(nodes=nodes, ntasks_per_node=tasks_per_node or max(1, gpus),
+                          cpus_per_task=cpus_per_run or (CPUS_PER_GPU if gpus else 1))
+    else:
+        gpus = gpus_per_run
+        parameters.update(nodes=1, ntasks_per_node=1, cpus_per_task=cpus_per_run or max(1, CPUS_PER_GPU * gpus))
+    if gpus:
+        parameters['gpus_per_node'] = gpus
     return parameters
+
+
+def training_job(model, script_args, gpus_per_run, nodes=None, **unused):
+    """The TrainingJob each task of `model`'s job runs: with `nodes`, one training process per task (Slurm's ranks);
+    else one process, or torchrun with one per GPU."""
+    return TrainingJob(model, script_args, 1 if nodes else gpus_per_run)
 
 
 def slurm_folder(folder):
@@ -42,7 +59,7 @@ def submit_slurm(runs, folder, **slurm):
     for run in runs:
         executor = submitit.SlurmExecutor(folder=slurm_folder(folder))
         executor.update_parameters(**slurm_parameters(run['model'], **slurm))
-        job = executor.submit(TrainingJob(run['model'], run['args'], slurm['gpus_per_run']))
+        job = executor.submit(training_job(run['model'], run['args'], **slurm))
         submitted[run['model']] = job.job_id
         record(folder, run['model'], **described(run), executor='slurm', job_id=job.job_id, state='submitted',
                error=None, submitted=now())
