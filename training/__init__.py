@@ -13,7 +13,9 @@ visualization   at every validation: prediction panels and per-class IoU; html_r
 resume/         continuing a run: where from, fast, the edited-config guard, a grown --iters, a new config
 preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
 faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes
-launch          processes (torchrun, Slurm) and device (GPU or CPU, said out loud)
+launch          processes (torchrun, Slurm; which node runs which ranks) and device (GPU or CPU, said out loud)
+lost_peers      a node that dies or freezes: the survivors end within --dist-timeout, naming the lost ranks
+torchrun_status tools/torchrun.py: torchrun whose exit status is the run's (143 after a clean stop)
 speed           loader workers, AMP, TF32; precision: --amp on each machine; smoke: --smoke
 compiling       --compile: the model's tensor path compiled in place, validation eager, recompiles explained
 pretrained      pretrained weight files: downloaded where missing, verified, converted, counted
