@@ -168,6 +168,21 @@ def fcn_smoke(tiny_ade, tmp_path_factory):
     return work_dir, subprocess.CompletedProcess(**json.loads(record.read_text()))
 
 
+@pytest.fixture(scope='session')
+def fcn_40_iterations(tiny_ade, tmp_path_factory):
+    """(work dir, result) of FCN trained 40 smoke iterations from seed 0 in fp32, run once for all test processes:
+    test_learning's trained FCN and the fp32 side of test_amp's bf16 agreement."""
+    work_dir = shared_dir(tmp_path_factory, 'runs') / 'fcn_40_fp32'
+    record = work_dir.parent / 'fcn_40_fp32.json'
+    with made_once(record) as first:
+        if first:
+            result = run_script('fcn', *FCN_40_ITERATIONS, '--work-dir', work_dir)
+            record.write_text(json.dumps(dict(args=result.args, returncode=result.returncode, stdout=result.stdout,
+                                              stderr=result.stderr)))
+    return work_dir, subprocess.CompletedProcess(**json.loads(record.read_text()))
+
+
+FCN_40_ITERATIONS = ('--smoke', '--iters', 40, '--no-val-report', '--cfg-options', 'randomness.seed=0')
 REFERENCE_ITERS = 16
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from conftest import final_miou, run_script, run_tool, scalars
+from conftest import FCN_40_ITERATIONS, final_miou, run_script, run_tool, scalars
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU\'s bf16 autocast')
 
@@ -18,12 +18,13 @@ pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU\'s bf
 TOLERANCE = 0.05
 
 
-def test_amp_learns_as_fp32_does(tiny_ade, tmp_path):
-    curves = {}
-    for label, extra in (('fp32', []), ('bf16', ['--amp'])):
-        result = run_script('fcn', '--smoke', '--iters', 40, '--no-val-report', '--work-dir', tmp_path / label, *extra)
-        assert result.returncode == 0, result.stderr[-3000:]
-        curves[label] = [r['loss'] for r in scalars(tmp_path / label) if 'loss' in r]
+def test_amp_learns_as_fp32_does(fcn_40_iterations, tiny_ade, tmp_path):
+    fp32_dir, fp32 = fcn_40_iterations  # (the run test_learning's FCN case trains, run once)
+    assert fp32.returncode == 0, fp32.stderr[-3000:]
+    bf16 = run_script('fcn', *FCN_40_ITERATIONS, '--amp', '--work-dir', tmp_path / 'bf16')
+    assert bf16.returncode == 0, bf16.stderr[-3000:]
+    curves = {label: [r['loss'] for r in scalars(work_dir) if 'loss' in r]
+              for label, work_dir in (('fp32', fp32_dir), ('bf16', tmp_path / 'bf16'))}
     differences = [abs(b - f) / f for b, f in zip(curves['bf16'], curves['fp32'])]
     assert len(differences) == 40 and max(differences) <= TOLERANCE, differences
     assert curves['bf16'][-1] < curves['bf16'][0]  # and it learns
