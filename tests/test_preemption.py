@@ -66,25 +66,5 @@ def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_re
     assert different_weights(work_dir / f'iter_{ITERS}.pth', fcn_reference) == []
 
 
-def test_two_processes_stop_at_the_same_iteration_when_one_is_signalled(tiny_ade, tmp_path):
-    """Under torchrun (gloo): SIGTERM reaches rank 1 only; both ranks stop at the same iteration, rank 0 writes
-    the checkpoint, and a rerun of both continues from it."""
-    work_dir = tmp_path / 'fcn'
-    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', 'train_fcn.py',
-               '--smoke', '--iters', str(ITERS), '--work-dir', str(work_dir)]
-    launcher = subprocess.Popen(command, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_step(launcher, work_dir, 2)
-    rank_1 = next(child for child in psutil.Process(launcher.pid).children(recursive=True)
-                  if child.environ().get('RANK') == '1')
-    rank_1.send_signal(signal.SIGTERM)
-    stdout, stderr = launcher.communicate(timeout=600)
-    log = stdout + stderr
-    stopped = _stopped_at(log, 'SIGTERM')  # (rank 0's log line: it got no signal itself)
-    assert 2 <= stopped < ITERS, log[-3000:]
-    assert 'exitcode  : 143' in log  # torchrun reports its workers' status (and fails itself, with 1)
-    assert last_good_checkpoint(work_dir) == str(work_dir / f'iter_{stopped}.pth')
-
-    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f'continuing from {work_dir}/iter_{stopped}.pth' in rerun.stderr
-    assert _trained_steps(work_dir) == list(range(1, ITERS + 1))
+# Several processes stopping at one iteration when one of them is signalled: test_multinode.py (two torchrun agents,
+# SIGTERM to one node's process, then to every process of both nodes; both continue from that iteration).
