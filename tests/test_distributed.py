@@ -1,10 +1,11 @@
-"""`torchrun --nproc_per_node=2 train_<m>.py` works without extra flags, here on CPU with gloo."""
+"""`torchrun --nproc_per_node=2 train_<m>.py` with --total-batch, here on CPU with gloo (two processes training and
+continuing: test_multinode.py)."""
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO, final_miou, scalars
+from conftest import REPO
 
 pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.py)
 
@@ -12,22 +13,6 @@ pytestmark = pytest.mark.slow(1)  # (minutes; the longest start first: conftest.
 def _torchrun(*args):
     return subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
                            'train_fcn.py', *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=900)
-
-
-def test_two_processes_train_and_resume(tiny_ade, tmp_path):
-    work_dir = tmp_path / 'fcn'
-    first = _torchrun('--smoke', '--iters', 2, '--work-dir', work_dir)
-    assert first.returncode == 0, first.stderr[-5000:]
-    assert 'Distributed training: True' in first.stdout + first.stderr
-    assert 'MMDistributedDataParallel' in first.stdout + first.stderr  # (SyncBN on CPU would have raised)
-    assert sum(line.startswith('mIoU: ') for line in first.stdout.splitlines()) == 1  # rank 0 reports
-    final_miou(first.stdout)
-
-    second = _torchrun('--smoke', '--iters', 4, '--work-dir', work_dir, '--stretch-schedule')
-    assert second.returncode == 0, second.stderr[-5000:]
-    assert f'continuing from {work_dir}/iter_2.pth' in second.stderr
-    assert (work_dir / 'iter_4.pth').is_file()
-    assert [r['step'] for r in scalars(work_dir) if 'loss' in r] == [1, 2, 3, 4]
 
 
 def test_two_processes_accumulate_to_the_total_batch(tiny_ade, tmp_path):

@@ -131,6 +131,9 @@ def test_two_nodes_train_what_one_node_trains_and_start_from_rank_zeros_checkpoi
     single = Agent(tmp_path, 'one_node', ['--nnodes', 1, '--nproc-per-node', 2, '--master-addr', '127.0.0.1',
                                           '--master-port', _free_port()], ['--iters', 3, '--work-dir', one_node])
     assert _all_end([single]) == [0], single.stderr[-3000:]
+    log = single.stdout + single.stderr  # `torchrun --nproc-per-node=2 train_fcn.py` without any other flag
+    assert 'Distributed training: True' in log and 'MMDistributedDataParallel' in log  # (SyncBN on CPU: BN)
+    assert sum(line.startswith('mIoU: ') for line in single.stdout.splitlines()) == 1  # rank 0 reports
     assert different_weights(work_dir / 'iter_3.pth', one_node / 'iter_3.pth') == []
 
     # node 1 cannot see the work dir: the job stops on every rank before anyone trains
