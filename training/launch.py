@@ -66,12 +66,10 @@ def set_distributed_config(cfg, timeout_s=None):
     if cfg.launcher == 'none':
         return
     dist_cfg = dict(cfg.env_cfg.get('dist_cfg') or {})
-    dist_cfg['timeout'] = timeout_s or dist_cfg.get('timeout') or DIST_TIMEOUT_S
-    if not torch.cuda.is_available():
-        dist_cfg['backend'] = 'gloo'
-    cfg.env_cfg.dist_cfg = dist_cfg
+    cfg.env_cfg.dist_cfg = dict(dist_cfg, timeout=timeout_s or dist_cfg.get('timeout') or DIST_TIMEOUT_S)
     if torch.cuda.is_available():
         return
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                                  find_unused_parameters=cfg.get('find_unused_parameters', False))
     for node in walk_dicts(cfg.model):

@@ -9,6 +9,7 @@ from typing import Optional
 from ..checkpoints import iter_of, last_good_checkpoint
 from ..config import drop_pretrained
 from ..errors import UserError
+from ..launch import ranks_of
 from .config_guard import check_same_training
 from .longer_schedule import KEEP, STRETCH
 
@@ -50,7 +51,6 @@ def rank_zeros_choice(checkpoint):
     checkpoint = chosen[0]
     readable = all_gather_object(checkpoint is None or os.access(checkpoint, os.R_OK))
     if not all(readable):
-        from ..launch import ranks_of
         blind = [rank for rank, ok in enumerate(readable) if not ok]
         raise UserError(
             f'{ranks_of(blind)} cannot read {checkpoint}, the checkpoint rank 0 continues from: the work dir is not '
