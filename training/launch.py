@@ -148,14 +148,10 @@ def leave_distributed():
     process in its own threads ("terminate called without an active exception", SIGABRT), failing a finished run
     under torchrun. The group lives on as long as anything holds it (a DDP wrapper: the Runner and the cycles it is
     part of, hence the collection first), so it is released here for real, not at exit. A no-op in a single process."""
-    import gc
-
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
-        gc.collect()
         dist.barrier()
-        dist.destroy_process_group()
-        gc.collect()
+        abandon_distributed()
 
 
 def abandon_distributed():

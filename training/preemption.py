@@ -35,6 +35,9 @@ def exit_status(signum):
     return 128 + int(signum)
 
 
+STOPPED = frozenset(exit_status(signum) for signum in STOP_SIGNALS)  # a run a stop signal ended: it continues
+
+
 class StopOnSignal(Hook):
     """Registered last (after CheckpointHook): while installed(), turns a stop signal into a checkpoint at the end
     of the iteration and the end of the run; `stopped_by` then holds the signal."""

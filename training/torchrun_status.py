@@ -12,9 +12,8 @@ Here:
 """
 import sys
 
-from .preemption import STOP_SIGNALS, exit_status
+from .preemption import STOPPED, exit_status
 
-STOPPED = frozenset(exit_status(signum) for signum in STOP_SIGNALS)
 SHUTDOWN_TIMEOUT_S = 120  # how long torchrun waits for its processes to write their checkpoint after a signal
 
 

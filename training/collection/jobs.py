@@ -5,10 +5,8 @@ import subprocess
 import sys
 
 from ..paths import REPO_ROOT, script_path
-from ..preemption import STOP_SIGNALS, exit_status
+from ..preemption import STOPPED
 from .runs import finished
-
-STOPPED = frozenset(exit_status(signum) for signum in STOP_SIGNALS)  # a run a stop signal ended: it continues
 
 
 class TrainingJob:
