@@ -78,9 +78,10 @@ def train_keeping_what_is_done(runner, cfg):
 
 
 def print_result(cfg, metrics):
-    best = best_checkpoint(cfg.work_dir)
-    print(f'mIoU: {metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; '
-          f'checkpoint: {shown(last_good_checkpoint(cfg.work_dir))}' + (f'; best: {shown(best)}' if best else ''))
+    last, best = last_good_checkpoint(cfg.work_dir), best_checkpoint(cfg.work_dir)
+    saved = f'checkpoint: {shown(last)}' if last else 'no checkpoint (default_hooks.checkpoint saved none in this run)'
+    print(f'mIoU: {metrics["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations; {saved}'
+          + (f'; best: {shown(best)}' if best else ''))
 
 
 def _run_explaining_oom(name, config_function, official, args):
