@@ -101,6 +101,43 @@ def test_mmengine_local_files_are_written_through_one_method(tmp_path):
     assert written == [(b'x', str(tmp_path / 'f'))], _changed('mmengine', 'LocalBackend.put')
 
 
+def test_mmengine_runner_saves_a_checkpoint_through_its_modules_save_checkpoint():
+    import re
+
+    import mmengine.runner.runner
+    from mmengine.runner import Runner
+    from mmengine.runner.checkpoint import save_checkpoint
+    assert _parameters(save_checkpoint)[:4] == ['checkpoint', 'filename', 'file_client_args', 'backend_args'], \
+        _changed('mmengine', 'save_checkpoint(checkpoint, filename, file_client_args, backend_args)')
+    call = r'\bsave_checkpoint\(\s*checkpoint,\s*filepath,\s*file_client_args=file_client_args,\s*backend_args=backend_args\)'
+    assert hasattr(mmengine.runner.runner, 'save_checkpoint') and re.search(
+        call, inspect.getsource(Runner.save_checkpoint)), _changed('mmengine', 'Runner.save_checkpoint\'s call of the '
+                                                                   'save_checkpoint of mmengine/runner/runner.py')
+
+
+def test_mmengine_writes_the_last_checkpoint_again_at_a_new_best_only_when_last_ckpt_is_set():
+    import re
+
+    from mmengine.hooks import CheckpointHook
+    source = inspect.getsource(CheckpointHook._save_best_checkpoint)
+    rewrites = re.findall(r'if best_ckpt_updated and self\.last_ckpt is not None:\s*self\._save_checkpoint_with_step\(',
+                          source)
+    assert len(rewrites) == 1 and source.count('last_ckpt') == 1 and source.count('_save_checkpoint') == 1, _changed(
+        'mmengine', 'CheckpointHook._save_best_checkpoint\'s second write of the last checkpoint')
+
+
+def test_mmengine_keeps_one_visualizer_per_name_and_class_until_forgotten(tmp_path):
+    from mmseg.visualization import SegLocalVisualizer
+    first = SegLocalVisualizer.get_instance('compat_test', save_dir=str(tmp_path / 'first'))
+    again = SegLocalVisualizer.get_instance('compat_test', save_dir=str(tmp_path / 'second'))
+    assert again is first and 'compat_test' in SegLocalVisualizer._instance_dict, _changed(
+        'mmengine', 'ManagerMixin.get_instance and its _instance_dict')
+    compat.forget_visualizer('compat_test')
+    assert not SegLocalVisualizer.check_instance_created('compat_test')
+    assert SegLocalVisualizer.get_instance('compat_test', save_dir=str(tmp_path / 'second')) is not first
+    compat.forget_visualizer('compat_test')
+
+
 def test_submitit_builds_the_sbatch_script():
     """(In a child: importing submitit reconfigures logging, closing the handlers of this process's MMEngine logs.)"""
     import subprocess

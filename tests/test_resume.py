@@ -22,6 +22,12 @@ def test_longer_rerun_resumes(tiny_ade, tmp_path):
     assert 'Weights only load failed' not in second.stderr
     assert _trained_steps(work_dir) == [1, 2, 3, 4]  # the second run trained 3 and 4 only
     final_miou(second.stdout)
+    # One best checkpoint, the better validation's. (At a new best, iter_2.pth is not written a second time to record
+    # it: the second run took the best's score and path from best_mIoU_iter_2.pth. Without them, it would have kept
+    # that file beside its own new best, or called a worse iteration 4 the best.)
+    miou_at = {r['step']: r['mIoU'] for r in scalars(work_dir) if 'mIoU' in r}
+    assert sorted(miou_at) == [2, 4]
+    assert [path.name for path in work_dir.glob('best_*.pth')] == [f'best_mIoU_iter_{max(miou_at, key=miou_at.get)}.pth']
 
     again = run_script('fcn', '--smoke', '--iters', 4, '--work-dir', work_dir)
     assert again.returncode == 0 and 'already trained to 4 iterations' in again.stderr

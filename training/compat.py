@@ -156,6 +156,44 @@ def write_local_files_with(put):
     LocalBackend.put = put
 
 
+def save_checkpoints_with(save):
+    """mmengine 0.10.7: Runner.save_checkpoint hands each checkpoint to save(checkpoint, filename, file_client_args=,
+    backend_args=) instead of mmengine.runner.checkpoint.save_checkpoint, which it calls by that name in its module
+    (idempotent). MMEngine has no public way to choose how a checkpoint is serialized."""
+    import mmengine.runner.runner
+    mmengine.runner.runner.save_checkpoint = save
+
+
+def save_best_without_rewriting_last(checkpoint_hook):
+    """mmengine 0.10.7: CheckpointHook._save_best_checkpoint writes the last checkpoint again after a new best whenever
+    its last_ckpt is set; last_ckpt is hidden from it for that call (idempotent). Its other writes stay as they are."""
+    if getattr(checkpoint_hook, '_best_without_rewrite', False):
+        return
+    save_best = checkpoint_hook._save_best_checkpoint
+
+    def without_rewrite(runner, metrics):
+        last = checkpoint_hook.last_ckpt
+        checkpoint_hook.last_ckpt = None
+        try:
+            save_best(runner, metrics)
+        finally:
+            checkpoint_hook.last_ckpt = last
+    checkpoint_hook._save_best_checkpoint = without_rewrite
+    checkpoint_hook._best_without_rewrite = True
+
+
+def forget_visualizer(name):
+    """mmengine 0.10.7: a Visualizer is one instance per name in the process (ManagerMixin's _instance_dict, one per
+    class): a second Runner built in one process under MMSeg's fixed name 'visualizer' would get the first one's, and
+    write into the first run's folder. Forgotten here, so that the next Runner builds its own."""
+    from mmengine.visualization import Visualizer
+    classes = [Visualizer]
+    while classes:
+        cls = classes.pop()
+        cls._instance_dict.pop(name, None)
+        classes.extend(cls.__subclasses__())
+
+
 def mark_resumed(runner):
     """mmengine 0.10.7: tells the Runner that a checkpoint was loaded, so that train() does not load one again."""
     runner._has_loaded = True

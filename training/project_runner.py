@@ -4,7 +4,7 @@ import torch
 from mmengine.runner import Runner
 
 from . import compat, mmcv_ops
-from .checkpoint_format import PlainCheckpoints, write_checkpoints_atomically
+from .checkpoint_format import BestCheckpointOnce, PlainCheckpoints, write_checkpoints_atomically
 from .compiling import CompiledTraining, compile_in_place
 from .hooks import BeforeTheFirstStep, LastValidation, StopOnNonFiniteLoss
 from .preemption import StopOnSignal, leave_stop_signals_to_the_run
@@ -44,15 +44,19 @@ def build_runner(cfg, pretrained=None, name=None):
     """The Runner of `cfg` with the project's run-time hooks (hooks.py): the pretrained-weights count and the
     CUDA-kernel check before the first step (`pretrained`: a pretrained.PretrainedFile), the stop on a non-finite loss,
     the random states in every checkpoint (reproducibility.py), the panels and per-class figures of every validation
-    (visualization.py), plain-type checkpoints written atomically, the stop on SIGTERM/SIGINT, the last validation's metrics (the
+    (visualization.py), plain-type checkpoints written atomically (a new best once: checkpoint_format.py), the stop on SIGTERM/SIGINT, the last validation's metrics (the
     returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
     mmcv_ops.make_ops_amp_safe()
     write_checkpoints_atomically()
+    compat.forget_visualizer((cfg.get('visualizer') or {}).get('name', 'visualizer'))  # (a run's own, in any process)
     runner = ProjectRunner.from_cfg(cfg)
     last_validation = LastValidation()
     for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(pretrained, name), last_validation,
                  PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
         runner.register_hook(hook)
+    checkpoints = next((hook for hook in runner.hooks if BestCheckpointOnce.applies_to(hook)), None)
+    if checkpoints is not None:
+        runner.register_hook(BestCheckpointOnce(checkpoints))
     if getattr(runner, 'compiled', None):
         runner.register_hook(runner.compiled)
     val_report = cfg.get('val_report') or {}
