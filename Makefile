@@ -1,6 +1,8 @@
 # make install     create .venv/ and install the pinned stack (MMCV with pure-PyTorch ops: no compiler)
 # make demo        install, train FCN on the generated tiny ADE subset, print its mIoU and checkpoint
-# make test        install, the Debian packages the tests need (tools/test_services.sh), run all tests
+# make test        install (with the trackers), the Debian packages the tests need (tools/test_services.sh), run
+#                  all tests
+# make trackers    install, then the optional trackers of --log-to (requirements-trackers.txt: W&B, MLflow)
 # make gpu-check   install, check the GPU paths on this machine's NVIDIA GPU (says so and exits without one)
 # make data        install, download ADE20K to data/ade/ADEChallengeData2016 (resumable, checked; DATA_ARGS for
 #                  tools/download_ade.py, e.g. DATA_ARGS=--keep-archive)
@@ -14,7 +16,7 @@ INSTALLED := .venv/.installed-$(or $(MMCV_OPS),pytorch)
 DEMO_DIR := work_dirs/fcn_ade20k_demo
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test gpu-check data clean
+.PHONY: install trackers demo test gpu-check data clean
 
 install: $(INSTALLED)
 
@@ -24,11 +26,17 @@ $(INSTALLED): requirements.txt tests/requirements.txt tools/install.sh training/
 	EXTRA_REQUIREMENTS=tests/requirements.txt bash tools/install.sh
 	touch $@
 
+trackers: .venv/.installed-trackers
+
+.venv/.installed-trackers: $(INSTALLED) requirements-trackers.txt
+	$(PY) -m pip install -q -r requirements-trackers.txt
+	touch $@
+
 demo: install
 	rm -rf $(DEMO_DIR)
 	$(PY) train_fcn.py --smoke --iters 60 --work-dir $(DEMO_DIR)
 
-test: install
+test: install trackers
 	bash tools/test_services.sh
 	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --durations=15
 

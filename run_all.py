@@ -18,6 +18,7 @@ import sys
 import summarize
 from training.collection import categories, local, runs, slurm, status
 from training.errors import UserError, exit_code
+from training.run_summary import model_of_run
 
 
 def parse_args(argv):
@@ -83,7 +84,8 @@ def report(collection, folder, never_run=()):
     if failed:
         print('\nfailed:\n' + '\n'.join(f'  {line}' for line in failed))
     out, page = os.path.join(folder, 'results.md'), os.path.join(folder, 'report.html')
-    lines = summarize.write_summary([(run['model'], run['work_dir']) for run in collection], out, page)
+    lines = summarize.write_summary([(model_of_run(run['work_dir'], default=run['model']), run['work_dir'])
+                                      for run in collection], out, page)
     if collection and not lines:
         print(f'\nerror: no run of this collection has validated yet: nothing to summarise in {out}.',
               file=sys.stderr)

@@ -13,66 +13,26 @@ the official mIoU but never compared with it. run_all.py summarises exactly the 
 import argparse
 import glob
 import os
-import re
 import sys
 
-from training.checkpoints import read_scalars
-from training.experiments import official_of
-from training.paths import WORK_DIR, model_of_work_dir, work_dir_for
-from training.smoke import SMOKE_DATA_ROOT
+from training.paths import WORK_DIR, work_dir_for
+from training.run_summary import collect, model_of_run
 
 SMOKE_NOTE = ('smoke runs (--smoke: a few iterations on the generated tiny subset) are not comparable with the '
               'official mIoU: no difference is given for them.')
-
-
-def is_smoke_run(work_dir):
-    """Whether the run trained on the generated tiny subset, as the config MMEngine dumped into its work dir says
-    (else: as its name says)."""
-    for dumped in glob.glob(os.path.join(work_dir, '*.py')):
-        with open(dumped) as f:
-            match = re.search(r"^data_root = '(.*)'$", f.read(), re.MULTILINE)
-        if match:
-            return os.path.normpath(SMOKE_DATA_ROOT) in os.path.normpath(match.group(1))
-    return work_dir.rstrip('/').endswith('_smoke')
-
-
-def summarize_run(work_dir):
-    """Best mIoU, its iteration, training hours and peak memory of one work dir, from MMEngine's scalars."""
-    records = read_scalars(work_dir)
-    vals = [r for r in records if 'mIoU' in r]
-    if not vals:
-        return None
-    best = max(vals, key=lambda r: r['mIoU'])
-    train = {r['step']: r for r in records if 'loss' in r}  # one record per logged step (resumes deduplicated)
-    steps = sorted(train)
-    # each logged record's 'time' is the mean step time over its logging interval
-    seconds = sum(train[s]['time'] * (s - p) for p, s in zip([0] + steps, steps))
-    memory = max((r.get('memory', 0) for r in train.values()), default=0)
-    return dict(best_miou=best['mIoU'], best_iter=best['step'], hours=seconds / 3600, memory_mb=memory or None,
-                smoke=is_smoke_run(work_dir), iterations=steps[-1] if steps else 0)
-
-
-def collect(runs):
-    """Rows of the validated runs among `runs`, [(model, work dir)]."""
-    rows = []
-    for model, work_dir in runs:
-        run = summarize_run(work_dir)
-        if run:
-            rows.append(dict(model=model, work_dir=work_dir, official=official_of(model).get('miou'), **run))
-    return rows
 
 
 def write_table(rows, out):
     def number(value, fmt):
         return format(value, fmt) if value is not None else '—'
     lines = ['| model | run | best mIoU | at iteration | official mIoU | difference | training time (h) | '
-             'peak memory (MB) |', '|---' * 8 + '|']
+             'peak memory (MB) | val loss at best |', '|---' * 9 + '|']
     for r in rows:
         diff = None if r['smoke'] or r['official'] is None else r['best_miou'] - r['official']
         kind = 'smoke' if r['smoke'] else 'full'
         lines.append(f"| {r['model']} | {kind} | {r['best_miou']:.2f} | {r['best_iter']} | "
                      f"{number(r['official'], '.2f')} | {'— (smoke run)' if r['smoke'] else number(diff, '+.2f')} | "
-                     f"{r['hours']:.2f} | {number(r['memory_mb'], '.0f')} |")
+                     f"{r['hours']:.2f} | {number(r['memory_mb'], '.0f')} | {number(r.get('best_val_loss'), '.3f')} |")
     if any(r['smoke'] for r in rows):
         lines += ['', f'Note: {SMOKE_NOTE}']
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -121,7 +81,7 @@ def main(argv=None):
     parser.add_argument('--html', metavar='FILE', help='also one self-contained HTML page of the runs')
     args = parser.parse_args(argv)
     runs = args.runs or sorted(glob.glob(os.path.join(args.work_dirs, os.path.basename(work_dir_for(WORK_DIR, '*')))))
-    lines = write_summary([(model_of_work_dir(work_dir), work_dir) for work_dir in runs], args.out, args.html)
+    lines = write_summary([(model_of_run(work_dir), work_dir) for work_dir in runs], args.out, args.html)
     if not lines:
         where = ' '.join(args.runs) if args.runs else f'{args.work_dirs}/*_ade20k/'
         print(f'error: no validated run in {where} yet (train one with python train_fcn.py).', file=sys.stderr)

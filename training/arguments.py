@@ -30,6 +30,10 @@ def parse_args(name, argv=None):
                              'with or without it')
     parser.add_argument('--compile-mode', choices=('default', 'reduce-overhead', 'max-autotune'),
                         help="--compile with this torch.compile mode (reduce-overhead: CUDA graphs on a GPU)")
+    parser.add_argument('--log-to', metavar='TRACKERS',
+                        help='where the run logs besides the local JSON: tensorboard, wandb, mlflow, comma-separated '
+                             "(default: the script's cfg.log_to, else tensorboard); W&B offline without WANDB_API_KEY, "
+                             'MLflow at MLFLOW_TRACKING_URI or in the work dir (trackers.py)')
     parser.add_argument('--channels-last', action='store_true', help='NHWC memory format for conv layers')
     parser.add_argument('--no-tf32', action='store_true',
                         help='full fp32 matmuls on the GPU (by default TF32 tensor cores are used, as PyTorch '

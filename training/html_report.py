@@ -3,7 +3,7 @@ no server, every image embedded.
 
 - at the top, the table of the runs (model, run, iterations, best mIoU, official mIoU, difference), each model
   linking to its section; smoke runs are marked and never compared with the official mIoU;
-- a section per run (folded, so that 27 stay readable): its loss, learning-rate and mIoU curves from its logs
+- a section per run (folded, so that 27 stay readable): its loss (train and validation), learning-rate and mIoU curves from its logs
   (MMEngine's scalars.json), the per-class IoU of its best validation sorted (the worst 20 and the best 20), and the
   prediction panels of its last validation (visualization.py).
 """
@@ -36,15 +36,21 @@ def _curves(records):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    series = {key: [(r['step'], r[key]) for r in records if key in r] for key in ('loss', 'lr', 'mIoU')}
-    if not any(series.values()):
+    def points(key):
+        return sorted(dict((r['step'], r[key]) for r in records if key in r).items())  # (a resume logs steps again)
+    plots = {'loss': {'train loss': points('loss'), 'val loss': points('val_loss')},
+             'lr': {'lr': points('lr')}, 'mIoU': {'mIoU': points('mIoU')}}
+    if not any(series for lines in plots.values() for series in lines.values()):
         return None
     fig, axes = plt.subplots(1, 3, figsize=(12, 3))
-    for ax, (key, points) in zip(axes, series.items()):
-        if points:
-            steps, values = zip(*sorted(dict(points).items()))
-            ax.plot(steps, values, marker='o' if len(steps) < 20 else None)
-        ax.set_title(key)
+    for ax, (title, lines) in zip(axes, plots.items()):
+        for label, series in lines.items():
+            if series:
+                steps, values = zip(*series)
+                ax.plot(steps, values, marker='o' if len(steps) < 20 else None, label=label)
+        if len(lines) > 1 and any(lines.values()):
+            ax.legend(fontsize=8)
+        ax.set_title(title)
         ax.set_xlabel('iteration')
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -73,13 +79,13 @@ def _class_table(title, items):
 
 def run_section(row):
     """The section of one run: its curves, the per-class IoU of its best validation, its last panels."""
-    anchor = f'run-{row["model"]}'
+    anchor = row.get('anchor', f'run-{row["model"]}')
     parts = [f'<details id="{anchor}"{" open" if row.get("open") else ""}><summary>{html.escape(row["model"])}'
              f'{" (smoke run)" if row["smoke"] else ""}: best mIoU {row["best_miou"]:.2f} at iteration '
              f'{row["best_iter"]}</summary>', f'<p>{html.escape(row["work_dir"])}</p>']
     curves = _curves(read_scalars(row['work_dir']))
     if curves:
-        parts.append('<h3>loss, learning rate, mIoU</h3>' + _image(curves, alt=f'{row["model"]} curves'))
+        parts.append('<h3>loss (train and validation), learning rate, mIoU</h3>' + _image(curves, alt=f'{row["model"]} curves'))
     classes = best_validation_classes(row['work_dir'], row['best_iter']).items()
     if classes:
         worst = sorted(classes, key=lambda item: (item[1], item[0]))[:SHOWN_CLASSES]
@@ -96,6 +102,16 @@ def run_section(row):
     return '\n'.join(parts)
 
 
+def with_anchors(rows):
+    """The rows, each with its section's anchor: run-<model>, run-<model>-2 ... where runs of one model repeat."""
+    seen, anchored = {}, []
+    for row in rows:
+        seen[row['model']] = seen.get(row['model'], 0) + 1
+        count = seen[row['model']]
+        anchored.append(dict(row, anchor=f'run-{row["model"]}' + (f'-{count}' if count > 1 else '')))
+    return anchored
+
+
 def write_html(rows, out, note=None):
     """The page of `rows` (summarize.collect's, each with model, work_dir, smoke, best_miou, best_iter, official,
     iterations) at `out`."""
@@ -103,10 +119,11 @@ def write_html(rows, out, note=None):
         return '—' if value is None else format(value, fmt)
     table = ['<table class="runs"><tr><th>model</th><th>run</th><th>iterations</th><th>best mIoU</th>'
              '<th>official mIoU</th><th>difference</th></tr>']
+    rows = with_anchors(rows)
     for row in rows:
         difference = '— (smoke run)' if row['smoke'] else number(
             None if row['official'] is None else row['best_miou'] - row['official'], '+.2f')
-        table.append(f'<tr><td><a href="#run-{row["model"]}">{html.escape(row["model"])}</a></td>'
+        table.append(f'<tr><td><a href="#{row["anchor"]}">{html.escape(row["model"])}</a></td>'
                      f'<td>{"smoke" if row["smoke"] else "full"}</td><td class="number">{row["iterations"]}</td>'
                      f'<td class="number best-miou">{row["best_miou"]:.2f}</td>'
                      f'<td class="number">{number(row["official"], ".2f")}</td><td class="number">{difference}</td></tr>')

@@ -10,7 +10,7 @@ DATA_ROOT = 'data/ade/ADEChallengeData2016'      # ADE20K, as the protocol train
 WORK_DIR = 'work_dirs/{name}_ade20k'             # the protocol's work dir of train_<name>.py
 SMOKE_WORK_DIR = 'work_dirs/{name}_ade20k_smoke'  # --smoke's
 UNNAMED_WORK_DIR = 'work_dirs/{name}'            # a script that skips the protocol (and sets no work_dir)
-_WORK_DIR_SUFFIX = re.compile(r'_ade20k(_smoke)?$')
+_WORK_DIR_SUFFIX = re.compile(r'_ade20k(_[a-z0-9]+)?$')
 
 
 def work_dir_for(pattern, name):
@@ -19,8 +19,8 @@ def work_dir_for(pattern, name):
 
 
 def model_of_work_dir(work_dir):
-    """The model a work dir of the protocol's pattern belongs to (work_dirs/fcn_ade20k_smoke -> fcn); other names as
-    they are."""
+    """The model a work dir of the protocol's pattern belongs to (work_dirs/fcn_ade20k_smoke, fcn_ade20k_demo -> fcn);
+    other names as they are."""
     return _WORK_DIR_SUFFIX.sub('', os.path.basename(os.path.normpath(work_dir)))
 
 

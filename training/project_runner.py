@@ -9,6 +9,8 @@ from .compiling import CompiledTraining, compile_in_place
 from .hooks import BeforeTheFirstStep, LastValidation, StopOnNonFiniteLoss
 from .preemption import StopOnSignal, leave_stop_signals_to_the_run
 from .reproducibility import RandomStates
+from .trackers import TrackerEnd
+from .validation_loss import ValidationLoss
 from .visualization import ValidationReport
 from .resume.new_config import continue_with_new_config
 
@@ -43,16 +45,18 @@ class ProjectRunner(Runner):
 def build_runner(cfg, pretrained=None, name=None):
     """The Runner of `cfg` with the project's run-time hooks (hooks.py): the pretrained-weights count and the
     CUDA-kernel check before the first step (`pretrained`: a pretrained.PretrainedFile), the stop on a non-finite loss,
-    the random states in every checkpoint (reproducibility.py), the panels and per-class figures of every validation
-    (visualization.py), plain-type checkpoints written atomically (a new best once: checkpoint_format.py), the stop on SIGTERM/SIGINT, the last validation's metrics (the
-    returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
+    the random states in every checkpoint (reproducibility.py), the validation loss (validation_loss.py), the panels
+    and per-class figures of every validation (visualization.py), plain-type checkpoints written atomically (a new
+    best once: checkpoint_format.py), the trackers' end of the run (trackers.py), the stop on SIGTERM/SIGINT, the
+    last validation's metrics (the returned LastValidation's `metrics`). tools/benchmark.py times this same Runner."""
     mmcv_ops.make_ops_amp_safe()
     write_checkpoints_atomically()
     compat.forget_visualizer((cfg.get('visualizer') or {}).get('name', 'visualizer'))  # (a run's own, in any process)
     runner = ProjectRunner.from_cfg(cfg)
     last_validation = LastValidation()
     for hook in (StopOnNonFiniteLoss(), RandomStates(), BeforeTheFirstStep(pretrained, name), last_validation,
-                 PlainCheckpoints(), StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
+                 ValidationLoss(), PlainCheckpoints(), TrackerEnd(),
+                 StopOnSignal()):  # (StopOnSignal last: after the CheckpointHook of the iteration)
         runner.register_hook(hook)
     checkpoints = next((hook for hook in runner.hooks if BestCheckpointOnce.applies_to(hook)), None)
     if checkpoints is not None:

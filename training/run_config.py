@@ -18,7 +18,7 @@ from typing import Optional
 
 import torch
 
-from . import speed, visualization
+from . import speed, trackers, visualization
 from .arguments import parse_args
 from .compiling import check_compiler
 from .config import data_root_of, drop_pretrained, pretrained_ref, set_data_root, set_schedule_length, sync_pipelines
@@ -77,14 +77,15 @@ def build_config(config_function, official, argv=None):
 
 # ---- the steps -----------------------------------------------------------------------------------------------------
 def apply_project_policy(cfg, name):
-    """What every run of this project does: the script's pipeline edits reach the loaders, the work dir has the
-    script's name, the train loop resumes in seconds (FastResumeLoop), logs go to TensorBoard too, and every validation
-    draws its panels and per-class figures (visualization.DEFAULT, under a script's own val_report)."""
+    """What every run of this project does: the script's pipeline edits reach the loaders, the config names its
+    experiment, the work dir has the script's name, the train loop resumes in seconds (FastResumeLoop), logs go to
+    TensorBoard too (a script's log_to, or --log-to, chooses other trackers: trackers.py), and every validation draws
+    its panels and per-class figures (visualization.DEFAULT, under a script's own val_report)."""
     sync_pipelines(cfg)
+    cfg.experiment = name  # what the run is, whatever its folder is called (run_summary.model_of_run)
     cfg.work_dir = work_dir_for(cfg.get('work_dir') or UNNAMED_WORK_DIR, name)
     cfg.train_cfg.type = FastResumeLoop.__name__  # IterBasedTrainLoop that resumes in seconds (registered)
-    cfg.vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
-    cfg.visualizer.vis_backends = [dict(backend) for backend in cfg.vis_backends]
+    cfg.log_to = list(cfg.get('log_to') or trackers.DEFAULT)  # (a script's own choice stays; --log-to overrides)
     cfg.val_report = dict(visualization.DEFAULT, **(cfg.get('val_report') or {}))
 
 
@@ -101,6 +102,8 @@ def apply_flags(cfg, args, name, official):
     set_seed(cfg, args.seed, args.deterministic)
     if args.no_val_report:
         cfg.val_report = dict(images=0, per_class=False)
+    if args.log_to:
+        cfg.log_to = list(trackers.parse_log_to(args.log_to))
     if args.channels_last:
         cfg.channels_last = True  # read by ProjectRunner.wrap_model
     if args.auto_scale_lr:
@@ -116,6 +119,7 @@ def apply_flags(cfg, args, name, official):
 def apply_cfg_options(cfg, options):
     cfg.merge_from_dict(options)
     sync_pipelines(cfg)
+    trackers.set_trackers(cfg)  # the visualizer's backends from the final log_to
 
 
 def fit_this_machine(cfg, args, name, preview):

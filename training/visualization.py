@@ -5,6 +5,7 @@ saved in the work dir and logged to TensorBoard under their own prefixes.
     <work_dir>/validation/iter_<N>/<image>.png     the panels of the validation at iteration N
     <work_dir>/validation/per_class.jsonl          one line per validation: step, mIoU, each class's IoU and accuracy
     TensorBoard: val_panels/<image> (images), val_per_class/IoU.<class> and val_per_class/Acc.<class> (scalars)
+    W&B, MLflow (--log-to): the panels as images (W&B), the per-class figures as a table (W&B) or a JSON artifact
 
 On by default (the config's val_report: images=4, per_class=True); `--no-val-report`, or --cfg-options
 val_report.images=0 / val_report.per_class=False, turns it off. The images are chosen once per dataset (evenly spaced
@@ -24,6 +25,7 @@ DEFAULT = dict(images=4, per_class=True)
 PANEL_HEIGHT = 256  # each of the three panels, scaled to this height
 TITLE_HEIGHT = 16
 IGNORED = (0, 0, 0)  # the colour of the ignored label (255) in a drawn map
+TRACKER_BACKENDS = ('WandbTracker', 'MLflowTracker')  # (trackers.py) panels as images, per-class figures as a table
 
 
 # ---- drawing ------------------------------------------------------------------------------------------------------
@@ -117,12 +119,15 @@ class ValidationReport(Hook):
         areas = [sum(rank_areas[i] for _, rank_areas in gathered) for i in range(4)]
         folder = os.path.join(runner.work_dir, 'validation')
         tensorboard = runner.visualizer.get_backend('TensorboardVisBackend')
+        trackers = [backend for backend in (runner.visualizer.get_backend(name) for name in TRACKER_BACKENDS)
+                    if backend is not None]
         if drawn:
             os.makedirs(os.path.join(folder, f'iter_{step}'), exist_ok=True)
         for name, picture in sorted(drawn.items()):
             Image.fromarray(picture).save(os.path.join(folder, f'iter_{step}', f'{name}.png'))
-            if tensorboard is not None:
-                tensorboard.add_image(f'val_panels/{name}', picture, step)
+            for backend in [tensorboard] + trackers:
+                if backend is not None:
+                    backend.add_image(f'val_panels/{name}', picture, step)
         if self.per_class:
             miou = (metrics or {}).get('mIoU')
             record = dict(step=step, mIoU=None if miou is None else round(float(miou), 2),
@@ -133,6 +138,8 @@ class ValidationReport(Hook):
             if tensorboard is not None:
                 tensorboard.add_scalars({f'val_per_class/{kind}.{name}': value for kind in ('IoU', 'Acc')
                                          for name, value in record[kind].items() if value is not None}, step)
+            for backend in trackers:
+                backend.add_per_class(record, step)
 
 
 def per_class_figures(areas, classes):

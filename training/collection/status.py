@@ -4,6 +4,7 @@ import glob
 import os
 
 from ..checkpoints import read_scalars, shown
+from ..run_summary import model_of_run
 from . import slurm
 from .jobs import ended_state
 from .runs import final_checkpoint, finished
@@ -66,7 +67,7 @@ def status_rows(runs, folder, never_run=()):
         if what == 'running' and trained:
             eta = datetime.timedelta(seconds=round(trained[-1].get('time', 0) * (run['max_iters'] - iteration)))
         logs = sorted(glob.glob(os.path.join(run['work_dir'], '*', '*.log')))
-        rows.append(dict(model=run['model'], state=what, iteration=iteration, total=run['max_iters'],
+        rows.append(dict(model=model_of_run(run['work_dir'], default=run['model']), state=what, iteration=iteration, total=run['max_iters'],
                          miou=validated[-1]['mIoU'] if validated else None, eta=eta,
                          work_dir=shown(run['work_dir']), smoke=run.get('smoke', False),
                          log=shown(logs[-1]) if logs else '—', error=error,
