@@ -6,9 +6,9 @@
     python run_all.py segformer --slurm --partition gpu --nodes 2 --gpus-per-node 8  # 16 GPUs, an srun task each
     python run_all.py --status                                              # table: state, iteration, mIoU, ETA
 
-Every other flag goes to the scripts (--total-batch, --amp, --iters, --seed, --cfg-options ...). Run the same command
-again to continue: finished models are skipped, unfinished ones continue from their last checkpoint. The jobs
-run through submitit (training/collection/); their state (each with the work dir and flags it ran with) and logs are
+Every other flag goes to the scripts (--total-batch, --amp, --iters, --seed, --log-to, --cfg-options ...). Run the
+same command again to continue: finished models are skipped, unfinished ones continue from their last checkpoint. The
+jobs run through submitit (training/collection/); their state (each with the work dir and flags it ran with) and logs are
 kept in --folder (work_dirs/run_all/), where --status and the closing summary (results.md, results.png) read them.
 """
 import argparse

@@ -10,6 +10,10 @@ project_runner  MMEngine's Runner as the project builds it; hooks: what a run sa
 checkpoints     finding and reading checkpoints and logs; checkpoint_format: written atomically, in plain types
 reproducibility the seed, each sample's augmentation seeded by its position, the random states in every checkpoint
 visualization   at every validation: prediction panels and per-class IoU; html_report: the HTML page of runs
+validation_loss at every validation: the heads' losses on the validation images, from the validation's own pass
+trackers        --log-to: TensorBoard, W&B, MLflow; a run continued continues its tracker run; a dead server costs
+                training nothing
+run_summary     what a work dir says about its run: its model (from its own config), smoke or not, best mIoU, time
 resume/         continuing a run: where from, fast, the edited-config guard, a grown --iters, a new config
 preemption      SIGTERM/SIGINT: a checkpoint at the current iteration, then exit 143/130 for a requeue
 faults          a full disk, a killed loader worker: one paragraph each, nothing lost; disk: free space, sizes

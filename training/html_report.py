@@ -3,9 +3,9 @@ no server, every image embedded.
 
 - at the top, the table of the runs (model, run, iterations, best mIoU, official mIoU, difference), each model
   linking to its section; smoke runs are marked and never compared with the official mIoU;
-- a section per run (folded, so that 27 stay readable): its loss (train and validation), learning-rate and mIoU curves from its logs
-  (MMEngine's scalars.json), the per-class IoU of its best validation sorted (the worst 20 and the best 20), and the
-  prediction panels of its last validation (visualization.py).
+- a section per run (folded, so that 27 stay readable): its loss (train and validation), learning-rate and mIoU
+  curves from its logs (MMEngine's scalars.json), the per-class IoU of its best validation sorted (the worst 20 and
+  the best 20), and the prediction panels of its last validation (visualization.py).
 """
 import base64
 import html
@@ -85,7 +85,8 @@ def run_section(row):
              f'{row["best_iter"]}</summary>', f'<p>{html.escape(row["work_dir"])}</p>']
     curves = _curves(read_scalars(row['work_dir']))
     if curves:
-        parts.append('<h3>loss (train and validation), learning rate, mIoU</h3>' + _image(curves, alt=f'{row["model"]} curves'))
+        parts.append('<h3>loss (train and validation), learning rate, mIoU</h3>'
+                     + _image(curves, alt=f'{row["model"]} curves'))
     classes = best_validation_classes(row['work_dir'], row['best_iter']).items()
     if classes:
         worst = sorted(classes, key=lambda item: (item[1], item[0]))[:SHOWN_CLASSES]

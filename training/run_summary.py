@@ -50,7 +50,8 @@ def is_smoke_run(work_dir):
 
 
 def summarize_run(work_dir):
-    """Best mIoU, its iteration and validation loss, training hours and peak memory of one work dir, from MMEngine's scalars."""
+    """Best mIoU, its iteration and validation loss, training hours and peak memory of one work dir, from MMEngine's
+    scalars."""
     records = read_scalars(work_dir)
     vals = [r for r in records if 'mIoU' in r]
     if not vals:
@@ -61,7 +62,8 @@ def summarize_run(work_dir):
     # each logged record's 'time' is the mean step time over its logging interval
     seconds = sum(train[s]['time'] * (s - p) for p, s in zip([0] + steps, steps))
     memory = max((r.get('memory', 0) for r in train.values()), default=0)
-    return dict(best_miou=best['mIoU'], best_iter=best['step'], best_val_loss=best.get('val_loss'), hours=seconds / 3600, memory_mb=memory or None,
+    return dict(best_miou=best['mIoU'], best_iter=best['step'], best_val_loss=best.get('val_loss'), hours=seconds / 3600,
+                memory_mb=memory or None,
                 smoke=is_smoke_run(work_dir), iterations=steps[-1] if steps else 0)
 
 

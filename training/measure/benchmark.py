@@ -26,7 +26,7 @@ from .amp_agreement import amp_agreement
 from .compile_speed import comparison_line, compile_comparison, compile_report_row, geometric_mean, report_markdown
 from .data_pipeline import data_pipeline
 from .training_speed import child_argv, compare, markdown, measure, measure_paired
-from .validation_report_cost import validation_report_cost
+from .validation_report_cost import validation_loss_cost, validation_report_cost
 
 MODELS = all_names()
 
@@ -64,6 +64,9 @@ def parse_args(argv=None):
     parser.add_argument('--validation-report', action='store_true',
                         help="time fcn's validation on ADE-size images with and without the prediction panels and "
                              'per-class IoU (training/visualization.py)')
+    parser.add_argument('--validation-loss', action='store_true',
+                        help='for the named models: what the validation loss (validation_loss.py) adds to a '
+                             'validation on ADE-size images')
     parser.add_argument('--amp-agreement', action='store_true',
                         help='for the named models: --smoke --iters 40 in fp32 and with --amp (bf16 on the CPU) from '
                              'one seed, and fp32 from another: how far the loss curves differ, and the mIoU')
@@ -94,6 +97,10 @@ def main(argv=None):
         print(json.dumps(data_pipeline(args)), flush=True)
     if args.validation_report:
         print(json.dumps(validation_report_cost(args)), flush=True)
+    if args.validation_loss:
+        for model in args.models:
+            print(json.dumps(validation_loss_cost(model, args)), flush=True)
+        return 0
     if args.amp_agreement:
         for model in args.models:
             print(json.dumps(amp_agreement(model)), flush=True)
