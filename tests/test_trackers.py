@@ -166,3 +166,34 @@ def test_an_unknown_tracker_is_refused_with_the_choices(tiny_ade, tmp_path):
     result = run_script('fcn', '--smoke', '--log-to', 'tensorboard,comet', '--work-dir', tmp_path / 'fcn')
     assert result.returncode == 2
     assert "--log-to 'tensorboard,comet': unknown tracker comet; choose from tensorboard,wandb,mlflow" in result.stderr
+
+
+def test_mlflow_in_the_work_dir_by_default_and_closed_without_a_config(tmp_path):
+    """Two of MMEngine 0.10.7's MLflowVisBackend bugs, where ours does not have them: mlflow 3 refuses its default file
+    store (ours: a SQLite file in the work dir), and close() fails when add_config was never called."""
+    from mlflow.tracking import MlflowClient
+    from training.trackers import MLflowTracker, read_state
+    work_dir = tmp_path / 'my_run'
+    tracker = MLflowTracker(save_dir=str(work_dir / '20261208_000000' / 'vis_data'))
+    os.makedirs(work_dir)
+    tracker.add_scalars({'loss': 2.5, 'lr': 0.01}, step=7)
+    tracker.close()  # (no add_config before it)
+    state = read_state(work_dir)['mlflow']
+    assert state['uri'] == f'sqlite:///{work_dir}/mlflow.db' and state['last_step'] == 7
+    client = MlflowClient(state['uri'])
+    assert [(m.step, m.value) for m in client.get_metric_history(state['run_id'], 'loss')] == [(7, 2.5)]
+    assert client.get_run(state['run_id']).info.run_name == 'my_run'
+
+
+def test_a_missing_tracker_package_gets_the_pip_line(monkeypatch):
+    from mmengine.config import Config
+    from training import trackers
+    from training.errors import UserError
+    monkeypatch.setattr(trackers, '_importable', lambda name: name != 'wandb')
+    cfg = Config(dict(log_to=['tensorboard', 'wandb'], visualizer=dict(type='SegLocalVisualizer')))
+    with pytest.raises(UserError, match=r'the wandb package is not installed .*/pip install wandb==0\.31\.0'):
+        trackers.set_trackers(cfg)
+    monkeypatch.setattr(trackers, '_importable', lambda name: True)
+    trackers.set_trackers(cfg)
+    assert [backend['type'] for backend in cfg.visualizer.vis_backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend', 'WandbTracker']
