@@ -18,7 +18,8 @@ MMCV_CACHE=${MMCV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ade20k-seg/mmcv-wheels}
 # asks for and the image's newer pytest does not meet)
 MISSING=(mmengine==0.10.7 mmsegmentation==1.2.2 mmdet==3.3.0 mmpretrain==1.2.0 addict yapf platformdirs termcolor
          ftfy wcwidth prettytable pycocotools shapely terminaltables mat4py modelindex model-index ordered-set
-         importlib-metadata lazy-importer submitit "setuptools<82" "pytest<9")
+         importlib-metadata lazy-importer submitit "setuptools<82" "pytest<9"
+         onnx==1.23.2 onnxruntime==1.32.0 ml_dtypes protobuf flatbuffers coloredlogs humanfriendly)
 noops=$(ls "$MMCV_CACHE"/mmcv-2.1.0-*-noops/mmcv-*.whl 2>/dev/null | head -n1 || true)
 [ -n "$noops" ] || { echo "no MMCV wheel without ops in $MMCV_CACHE: run make install first" >&2; exit 1; }
 rm -rf .whl && mkdir -p ".whl/mmcv-cache/$IMAGE_STACK-noops"
