@@ -12,6 +12,7 @@ the share of pixels whose label agrees, both mIoUs and both latencies, and exits
 agree. Run the file with `python infer.py --onnx <file> <images>`, with onnxruntime, or with TensorRT's ONNX parser.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -41,6 +42,7 @@ def main(argv=None):
     parser.add_argument('--images', type=int, default=8, help='validation images to check on (default 8)')
     parser.add_argument('--out', help='the .onnx file (default <work dir>/export/<checkpoint name>.onnx)')
     parser.add_argument('--model', help='configs/<model>.py to use when the checkpoint does not record its config')
+    parser.add_argument('--json', action='store_true', help='also one JSON line of the checks (tools/export_report.py)')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     args = parser.parse_args(argv)
 
@@ -60,7 +62,7 @@ def main(argv=None):
             raise UserError(f'no validation images to check the file on: {root} has none. The file is written, not '
                             f'checked; make the data available (make data) and run the same command again.')
         sizes = [args.shape] + ([(args.shape[0] + 64, args.shape[1] - 32)] if args.dynamic else [])
-        failed = False
+        failed, checks = False, []
         for size in sizes:
             try:
                 result = check(segmentor, out, samples, size, args.argmax)
@@ -76,11 +78,14 @@ def main(argv=None):
                   f'{100 * result["agreement"]:.3f}% of the pixels; mIoU onnxruntime {result.get("onnxruntime_miou")} '
                   f'/ PyTorch {result.get("pytorch_miou")}; latency onnxruntime {result["onnxruntime_ms"]} ms / '
                   f'PyTorch {result["pytorch_ms"]} ms per image (CPU)')
+            checks.append(dict(result, size=f'{size[0]}x{size[1]}'))
             if result['agreement'] < AGREEMENT:
                 failed = True
                 print(f'error: at {size[0]}x{size[1]} the labels of the ONNX file agree with PyTorch\'s on only '
                       f'{100 * result["agreement"]:.3f}% of the pixels (at least {100 * AGREEMENT:.1f}% needed): '
                       f'the file is not a faithful export. Report it with the command above.', file=sys.stderr)
+        if args.json:
+            print(json.dumps(dict(model=name, file=out, opset=OPSET, dynamic=args.dynamic, checks=checks)))
         return 1 if failed else 0
     return exit_code(export_and_check, args.debug)
 

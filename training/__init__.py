@@ -26,10 +26,11 @@ pretrained      pretrained weight files: downloaded where missing, verified, con
 data/           the ADE20K check, the tiny subset, downloads, make data
 mmcv_ops        MMCV's ops under AMP/channels-last, on CUDA, which kind; mmcv_ext_pytorch: MMCV's op library in pure
                 PyTorch (the default install puts it in MMCV as mmcv._ext)
-trained         a trained checkpoint with its config (evaluate.py, infer.py)
+trained         a trained checkpoint with its config (evaluate.py, infer.py, export.py)
+onnx_export     export.py: a trained segmentor as standard ONNX, checked in onnxruntime; infer.py --onnx
 collection/     training a set of the scripts as jobs (run_all.py): local GPUs or Slurm, through submitit
-measure/        tools/benchmark.py (speed, --amp agreement, --compile and its report), make gpu-check,
-                tools/gpu_report.sh
+measure/        tools/benchmark.py (speed, --amp agreement, --compile and its report, validation costs), make
+                gpu-check, tools/gpu_report.sh, tools/export_report.py (docs/export.md)
 install/        how tools/install.sh builds (or does not build) MMCV's ops, its checks; cuda_env: GPU, driver and
                 compiler facts
 compat          what the pinned stack needs to work together, and the one way to its private APIs

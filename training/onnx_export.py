@@ -95,6 +95,11 @@ def standard_ops(segmentor):
 def export(segmentor, out, size, name=None, checkpoint='', argmax=False, dynamic=False):
     """Writes `out` (an .onnx file) and its metadata; returns `out`."""
     import onnx
+    from mmcv.ops import PSAMask
+    if dynamic and any(isinstance(module, PSAMask) for module in segmentor.modules()):
+        raise UserError(f'{name or "this model"} cannot be exported with a dynamic height and width: its PSAMask '
+                        f'gathers at positions that depend on the feature map\'s size, so the file holds them for one '
+                        f'size. Export it without --dynamic, at the size it will run at (--shape).')
     module = Exported(segmentor, argmax, dynamic).eval()
     example = torch.zeros(1, 3, *size)
     axes = {'image': {0: 'batch', 2: 'height', 3: 'width'},
