@@ -28,6 +28,16 @@ PRELOADED = ('torch', 'torchvision', 'mmengine', 'mmengine.runner', 'mmcv', 'mmc
 
 
 # ---- the server ------------------------------------------------------------------------------------
+def _restore_what_a_sibling_removed():
+    """A child's exit runs the atexit functions the server's imports registered, for the server's objects. One
+    removes a directory every child shares: the temp dir wandb creates at import (mmseg.models imports wandb) for the
+    media it logs, and a run logging a W&B table or image after a sibling exited finds it gone. A new interpreter
+    would have its own: here it is made again."""
+    private = sys.modules.get('wandb.sdk.data_types._private')
+    if private is not None:
+        os.makedirs(private.MEDIA_TMP.name, exist_ok=True)
+
+
 def _child(request):
     """In the forked child: the script as __main__, then the interpreter's own exit steps. Never returns."""
     import runpy
@@ -51,6 +61,7 @@ def _child(request):
         random.seed()  # fresh seeds, as a new interpreter draws them (a fork would share the server's)
         numpy.random.seed()
         torch.seed()
+        _restore_what_a_sibling_removed()
         threads = request['env'].get('OMP_NUM_THREADS')
         if threads:
             torch.set_num_threads(int(threads))
