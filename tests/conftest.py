@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -65,6 +66,21 @@ def shared_dir(tmp_path_factory, name):
     """A directory all test processes of this session see (pytest-xdist's workers have their own basetemp)."""
     base = tmp_path_factory.getbasetemp()
     return (base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base) / name
+
+
+def trained_steps(work_dir):
+    """The iterations a work dir's logs record as trained, in order (a resumed run's included)."""
+    return [r['step'] for r in scalars(work_dir) if 'loss' in r]
+
+
+def wait_for_step(process, work_dir, step, timeout=600):
+    """Waits until `process` (a Popen training into `work_dir`) has logged iteration `step`."""
+    deadline = time.time() + timeout
+    while process.poll() is None and time.time() < deadline:
+        if any(s >= step for s in trained_steps(work_dir)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f'no step {step} in {work_dir} (exit {process.poll()})')
 
 
 def final_miou(stdout):

@@ -10,25 +10,12 @@ import time
 import psutil
 import pytest
 
-from conftest import REFERENCE_ITERS, REPO, different_weights, run_script, scalars
+from conftest import REFERENCE_ITERS, REPO, different_weights, run_script, trained_steps, wait_for_step
 from training.checkpoints import last_good_checkpoint, readable
 
 pytestmark = pytest.mark.slow(1.5)  # (minutes; the longest start first: conftest.py)
 
 ITERS = REFERENCE_ITERS  # long enough that the signal comes mid-run (a smoke iteration takes a fraction of a second)
-
-
-def _trained_steps(work_dir):
-    return [r['step'] for r in scalars(work_dir) if 'loss' in r]
-
-
-def _wait_for_step(process, work_dir, step, timeout=600):
-    deadline = time.time() + timeout
-    while process.poll() is None and time.time() < deadline:
-        if any(s >= step for s in _trained_steps(work_dir)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f'no step {step} in {work_dir} (exit {process.poll()})')
 
 
 def _stopped_at(log, signal_name):
@@ -45,7 +32,7 @@ def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_re
             '--cfg-options', 'train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True']
     process = subprocess.Popen([sys.executable, 'train_fcn.py', *map(str, args)], cwd=REPO, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    _wait_for_step(process, work_dir, 2)
+    wait_for_step(process, work_dir, 2)
     assert len(psutil.Process(process.pid).children()) >= 1  # its loader worker
     os.killpg(process.pid, signal.SIGTERM)
     time.sleep(0.05)
@@ -55,14 +42,14 @@ def test_sigterm_to_the_process_group_checkpoints_the_current_iteration_and_a_re
     assert process.returncode == 143, log[-3000:]
     assert 'Traceback' not in log and 'SIGINT received while stopping: ignored' in log
     stopped = _stopped_at(log, 'SIGTERM')
-    assert 2 <= stopped < ITERS and _trained_steps(work_dir)[-1] == stopped
+    assert 2 <= stopped < ITERS and trained_steps(work_dir)[-1] == stopped
     assert last_good_checkpoint(work_dir) == str(work_dir / f'iter_{stopped}.pth')
     assert readable(work_dir / f'iter_{stopped}.pth')
 
     rerun = run_script('fcn', *args)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f'continuing from {work_dir}/iter_{stopped}.pth' in rerun.stderr
-    assert _trained_steps(work_dir) == list(range(1, ITERS + 1))  # each iteration trained once
+    assert trained_steps(work_dir) == list(range(1, ITERS + 1))  # each iteration trained once
     assert different_weights(work_dir / f'iter_{ITERS}.pth', fcn_reference) == []
 
 

@@ -7,11 +7,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import REPO, run_script, run_tool, scalars
+from conftest import REPO, run_script, run_tool, scalars, trained_steps, wait_for_step
 from mlflow_server import MlflowServer
 from wandb_records import offline_runs
 
@@ -23,23 +22,10 @@ RUN = ('--smoke', '--iters', ITERS, '--cfg-options', 'train_cfg.val_interval=2',
        'val_report.images=0')
 
 
-def _trained_steps(work_dir):
-    return [r['step'] for r in scalars(work_dir) if 'loss' in r]
-
-
 def _start(work_dir, *extra, env):
     return subprocess.Popen([sys.executable, 'train_fcn.py', *map(str, RUN), '--work-dir', str(work_dir), *extra],
                             cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=dict(os.environ, **env), start_new_session=True)
-
-
-def _wait_for_step(process, work_dir, step, timeout=600):
-    deadline = time.time() + timeout
-    while process.poll() is None and time.time() < deadline:
-        if any(s >= step for s in _trained_steps(work_dir)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f'no step {step} in {work_dir} (exit {process.poll()})')
 
 
 def _finish(process, timeout=600):
@@ -65,7 +51,7 @@ def test_mlflow_server_gets_the_run_and_a_sigterm_rerun_continues_it(tiny_ade, t
     with MlflowServer(tmp_path / 'server') as server:
         env = dict(MLFLOW_TRACKING_URI=server.uri, MLFLOW_EXPERIMENT_NAME='trackers-test')
         process = _start(work_dir, '--log-to', 'tensorboard,mlflow', env=env)
-        _wait_for_step(process, work_dir, 3)
+        wait_for_step(process, work_dir, 3)
         os.killpg(process.pid, signal.SIGTERM)
         output = _finish(process)
         assert process.returncode == 143, output[-3000:]
@@ -114,14 +100,14 @@ def test_training_finishes_when_the_mlflow_server_stops_mid_run(tiny_ade, tmp_pa
     try:
         process = _start(work_dir, '--log-to', 'mlflow',
                          env=dict(MLFLOW_TRACKING_URI=server.uri, MLFLOW_CLOSE_WAIT='3'))
-        _wait_for_step(process, work_dir, 2)
+        wait_for_step(process, work_dir, 2)
     finally:
         server.stop()
     output = _finish(process)
     assert process.returncode == 0, output[-3000:]
     assert f'--log-to mlflow: the MLflow tracking server at {server.uri} did not take' in output
     assert 'Training goes on' in output and 'Traceback' not in output
-    assert "mIoU: " in output and _trained_steps(work_dir) == list(range(1, ITERS + 1))
+    assert "mIoU: " in output and trained_steps(work_dir) == list(range(1, ITERS + 1))
 
 
 def test_wandb_offline_run_continued_after_sigterm_keeps_one_id_and_each_step_once(tiny_ade, tmp_path):
@@ -130,7 +116,7 @@ def test_wandb_offline_run_continued_after_sigterm_keeps_one_id_and_each_step_on
     work_dir = tmp_path / 'fcn_ade20k'
     env = dict(WANDB_MODE='offline', WANDB_SILENT='true')
     process = _start(work_dir, '--log-to', 'wandb', env=env)
-    _wait_for_step(process, work_dir, 2)
+    wait_for_step(process, work_dir, 2)
     os.killpg(process.pid, signal.SIGTERM)
     output = _finish(process)
     assert process.returncode == 143, output[-3000:]
