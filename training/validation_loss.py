@@ -166,7 +166,9 @@ class ValidationLoss(Hook):
             else:
                 logits = head.forward(features)
             loss_head = pixel_loss_head(head)
-            if loss_head is not None:
+            # (a head that predicts something else than the classes, as STDC's detail head its boundaries, is
+            # trained on labels made from them: it has no validation loss against the class labels)
+            if loss_head is not None and loss_head.out_channels == segmentor.out_channels:
                 found.append((prefix, loss_head, [
                     at_grid(logits[index].float(), sample.metainfo, head.align_corners, segmentor.align_corners)
                     for index, sample in enumerate(outputs)]))
