@@ -353,6 +353,10 @@ class MLflowTracker(Tracker):
         would keep both values of a step trained again after a kill -9)."""
         return self.sent_before is None or step > self.sent_before
 
+    def _put(self, what, call):
+        if self.sender is not None:  # (None: MLflow did not start, and the run goes on without it)
+            self.sender.put(what, call)
+
     def _sent(self, step):
         if self.last_sent is None or step > self.last_sent:
             self.last_sent = step
@@ -409,7 +413,7 @@ class MLflowTracker(Tracker):
                 self.client.log_batch(self.run_id, params=new[start:start + 100])
             if experiment:
                 self.client.log_batch(self.run_id, tags=[RunTag('model', experiment)])
-        self.sender.put('the config', log_params)
+        self._put('the config', log_params)
 
     def add_scalars(self, scalar_dict, step=0, file_path=None, **kwargs):
         self._env()
@@ -423,23 +427,23 @@ class MLflowTracker(Tracker):
             self.client.log_batch(self.run_id, metrics=metrics)
             self._sent(step)  # (once the server has them: a killed run's unsent steps are sent by its rerun)
         if metrics:
-            self.sender.put(f'the metrics of step {step}', send)
+            self._put(f'the metrics of step {step}', send)
 
     def add_scalar(self, name, value, step=0, **kwargs):
         self.add_scalars({name: value}, step)
 
     def add_per_class(self, record, step):
         self._env()
-        self.sender.put('the per-class figures', lambda: self.client.log_dict(
+        self._put('the per-class figures', lambda: self.client.log_dict(
             self.run_id, record, f'validation/per_class_iter_{step}.json'))
 
     def finish_run(self, finished, best_checkpoint=None, report=None):
         self._env()
         for path, folder in ((best_checkpoint, 'checkpoints'), (report, None)):
             if path and os.path.isfile(path):
-                self.sender.put(f'{os.path.basename(path)}',
+                self._put(f'{os.path.basename(path)}',
                                 lambda path=path, folder=folder: self.client.log_artifact(self.run_id, path, folder))
-        self.sender.put('the run\'s end', lambda: self.client.set_terminated(
+        self._put('the run\'s end', lambda: self.client.set_terminated(
             self.run_id, status='FINISHED' if finished else 'KILLED'))
 
     def close(self):

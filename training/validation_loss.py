@@ -184,10 +184,10 @@ class ValidationLoss(Hook):
             else:
                 head.forward = own_forward
         self.wrapped = []
-        if self._segmentor(runner) is not None and pixel_loss_head(self._final_head(self._segmentor(runner))) is None:
-            head = type(self._final_head(self._segmentor(runner))).__name__
-            self._say_once(runner, 'mask', f'validation loss: not computed for {head}: its loss matches queries to '
-                           'ground-truth masks, which inference does not keep (mIoU as always).')
+        final = self._final_head(self._segmentor(runner))
+        if pixel_loss_head(final) is None:
+            self._say_once(runner, 'mask', f'validation loss: not computed for {type(final).__name__}: its loss '
+                           'matches queries to ground-truth masks, which inference does not keep (mIoU as always).')
         totals, images = self._gathered()
         if metrics is None or not images:
             return
